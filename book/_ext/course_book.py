@@ -1,0 +1,42 @@
+"""Sphinx extension used by the course book (registered in ``_config.yml``).
+
+It makes Plotly figures work offline: pages that contain a Plotly figure load
+``_static/plotly.min.js``, which is copied at build time from the installed ``plotly`` Python
+package (so the JavaScript always matches the Python library that produced the figures).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+PLOTLY_JS = "plotly.min.js"
+
+
+def _plotly_js_source() -> Path:
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+    if not path.exists():
+        raise FileNotFoundError(f"{PLOTLY_JS} not found in the plotly package at {path}.")
+    return path
+
+
+def _add_plotly_where_needed(app, pagename, templatename, context, doctree) -> None:
+    # Load plotly.js only on pages that draw a Plotly figure; it is ~4.6 MB.
+    if "plotly-graph-div" in context.get("body", ""):
+        app.add_js_file(PLOTLY_JS, priority=200)
+
+
+def _copy_plotly_js(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        static = Path(app.outdir) / "_static"
+        static.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_plotly_js_source(), static / PLOTLY_JS)
+
+
+def setup(app):
+    _plotly_js_source()  # fail early, with a clear message, if plotly is missing
+    app.connect("html-page-context", _add_plotly_where_needed)
+    app.connect("build-finished", _copy_plotly_js)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

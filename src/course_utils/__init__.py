@@ -1,0 +1,27 @@
+"""Shared, tested helpers for *Generative AI — a runnable course*.
+
+Notebooks start with::
+
+    import course_utils as cu
+    env = cu.setup()
+
+One module per topic:
+
+- :mod:`course_utils.environment` - ``setup()``: seeds, threads, plotting style, offline flags.
+- :mod:`course_utils.device` - choose CPU / CUDA / MPS.
+- :mod:`course_utils.progress` - progress bars for loops longer than a couple of seconds.
+- :mod:`course_utils.plotting` - matplotlib and Plotly helpers (incl. figures that stay
+  interactive in the static book).
+- :mod:`course_utils.widgets` - ipywidgets builders that validate input and never die.
+- :mod:`course_utils.data` - offline corpora, names, images and 2-D toy data.
+- :mod:`course_utils.ngram` - character n-gram language models (chapter 03).
+- :mod:`course_utils.charmlp` - next-character MLP (chapter 02).
+- :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
+"""
+
+from course_utils.device import pick_device
+from course_utils.environment import CourseEnvironment, seed_everything, setup
+from course_utils.progress import progress
+
+__all__ = ["CourseEnvironment", "pick_device", "progress", "seed_everything", "setup"]
+__version__ = "0.1.0"

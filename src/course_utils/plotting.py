@@ -1,0 +1,180 @@
+"""Plotting helpers shared by every chapter.
+
+Two kinds of figures:
+
+- matplotlib for static figures (stored as modest-size PNGs in the notebook);
+- Plotly for figures that stay interactive in the static book, without a kernel (hover,
+  zoom, and sliders over precomputed states via :func:`slider_figure`).
+
+Plotly's default renderer (since plotly 6.1) emits only a MIME type that the book skips. The
+course renderer :data:`PLOTLY_RENDERER` emits that MIME type (for JupyterLab) *and* an HTML
+snippet that draws the figure with the ``plotly.min.js`` the book serves itself (offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
+
+#: Name of the Plotly renderer that ``setup()`` makes the default.
+PLOTLY_RENDERER = "plotly_mimetype+course_html"
+
+#: Colours used across the course (colour-blind friendly, Okabe-Ito).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000")
+
+
+class _BookHtmlRenderer(MimetypeRenderer):
+    """Plotly figure as ``text/html`` that expects ``window.Plotly`` to be loaded by the page.
+
+    The book loads ``plotly.min.js`` from its own ``_static`` folder, so each figure stays
+    small and the page works offline.
+    """
+
+    def to_mimebundle(self, fig_dict):
+        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False,
+                           validate=False, config={"displaylogo": False, "responsive": True})
+        return {"text/html": html}
+
+
+def use_course_plotly_renderer() -> None:
+    """Register the course's Plotly renderer and make it the default."""
+    pio.renderers["course_html"] = _BookHtmlRenderer()
+    pio.renderers.default = PLOTLY_RENDERER
+    pio.templates.default = "plotly_white"
+
+
+def apply_style() -> None:
+    """Readable matplotlib defaults: modest DPI (lean notebooks), grid, course colours."""
+    matplotlib.rcParams.update({
+        "figure.figsize": (6.4, 4.0),
+        "figure.dpi": 80,
+        "savefig.dpi": 80,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+        "font.size": 10,
+    })
+
+
+def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step",
+                ylabel: str = "loss", title: str = "", baselines: Mapping[str, float] | None = None,
+                ax: plt.Axes | None = None) -> plt.Axes:
+    """Line plot of several named curves (e.g. training and validation loss).
+
+    Args:
+        curves: name -> sequence of y values; x is the index (or pass pairs ``(x, y)`` as an
+            ``N x 2`` array).
+        xlabel, ylabel, title: axis labels and title.
+        baselines: optional name -> constant drawn as a dashed horizontal line.
+        ax: axes to draw on (a new figure when ``None``).
+
+    Returns:
+        The matplotlib axes.
+    """
+    if not curves:
+        raise ValueError("plot_curves needs at least one curve.")
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, values in curves.items():
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 2 and arr.shape[1] == 2:
+            ax.plot(arr[:, 0], arr[:, 1], label=name)
+        elif arr.ndim == 1:
+            ax.plot(np.arange(len(arr)), arr, label=name)
+        else:
+            raise ValueError(f"Curve {name!r} must be 1-D values or N x 2 (x, y) pairs, "
+                             f"got shape {arr.shape}.")
+    for i, (name, level) in enumerate((baselines or {}).items()):
+        ax.axhline(level, linestyle="--", color=PALETTE[(i + 3) % len(PALETTE)], label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+def slider_figure(frames: Mapping[str, Sequence[go.BaseTraceType]], slider_label: str,
+                  title: str = "", layout: Mapping | None = None,
+                  active: int = 0) -> go.Figure:
+    """A Plotly figure with a slider that switches between precomputed states.
+
+    It is the static-book companion of a live widget: every state is computed in Python, so
+    the slider works in the built book without a kernel.
+
+    Args:
+        frames: slider step label -> traces for that step. Every step must have the same
+            number of traces (they are shown/hidden together).
+        slider_label: text before the current value, e.g. ``"components: "``.
+        title: figure title.
+        layout: extra layout settings (axis ranges, size, ...).
+        active: index of the step shown first.
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+
+    Raises:
+        ValueError: for no frames, unequal trace counts or an out-of-range ``active``.
+    """
+    if not frames:
+        raise ValueError("slider_figure needs at least one frame.")
+    labels = list(frames)
+    counts = {len(frames[label]) for label in labels}
+    if len(counts) != 1:
+        raise ValueError(f"Every frame must have the same number of traces, got {sorted(counts)}.")
+    per_frame = counts.pop()
+    if not 0 <= active < len(labels):
+        raise ValueError(f"active must be in [0, {len(labels) - 1}], got {active}.")
+    fig = go.Figure()
+    for i, label in enumerate(labels):
+        for trace in frames[label]:
+            trace.visible = i == active
+            fig.add_trace(trace)
+    steps = []
+    for i, label in enumerate(labels):
+        visible = [j // per_frame == i for j in range(per_frame * len(labels))]
+        steps.append({"method": "update", "label": str(label), "args": [{"visible": visible}]})
+    fig.update_layout(sliders=[{"active": active, "currentvalue": {"prefix": slider_label},
+                                "steps": steps, "pad": {"t": 40}}],
+                      title=title, margin={"l": 40, "r": 20, "t": 50, "b": 20})
+    if layout:
+        fig.update_layout(**layout)
+    return fig
+
+
+def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None = None,
+               cmap: str = "gray_r", scale: float = 0.9) -> plt.Figure:
+    """Show a batch of images in a grid.
+
+    Args:
+        images: ``(N, H, W)`` grey or ``(N, H, W, 3)`` RGB array.
+        ncols: images per row.
+        titles: optional caption per image.
+        cmap: colour map for grey images.
+        scale: inches per image.
+
+    Returns:
+        The matplotlib figure.
+    """
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"images must be (N, H, W) or (N, H, W, 3) with N > 0, got {images.shape}.")
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(images[k], cmap=cmap if images.ndim == 3 else None)
+            if titles is not None:
+                ax.set_title(str(titles[k]), fontsize=8)
+    fig.tight_layout()
+    return fig
