@@ -1,8 +1,12 @@
 """Sphinx extension used by the course book (registered in ``_config.yml``).
 
-It makes Plotly figures work offline: pages that contain a Plotly figure load
-``_static/plotly.min.js``, which is copied at build time from the installed ``plotly`` Python
-package (so the JavaScript always matches the Python library that produced the figures).
+- Plotly figures work offline: pages that contain a Plotly figure load
+  ``_static/plotly.min.js``, copied at build time from the installed ``plotly`` Python package
+  (so the JavaScript always matches the Python library that produced the figures).
+- Saved widgets work with MathJax 3: ``course-widgets-mathjax.js`` bridges the MathJax 2 call
+  that the widget renderer makes.
+- Each script is included once per page (some theme extensions register theirs twice, which
+  makes the browser throw "Identifier ... has already been declared").
 """
 
 from __future__ import annotations
@@ -28,6 +32,21 @@ def _add_plotly_where_needed(app, pagename, templatename, context, doctree) -> N
         app.add_js_file(PLOTLY_JS, priority=200)
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        # the same inline script may be registered with filename None and with ""
+        key = (getattr(script, "filename", str(script)) or "",
+               repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def _copy_plotly_js(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         static = Path(app.outdir) / "_static"
@@ -37,6 +56,8 @@ def _copy_plotly_js(app, exception) -> None:
 
 def setup(app):
     _plotly_js_source()  # fail early, with a clear message, if plotly is missing
+    app.add_js_file("course-widgets-mathjax.js", priority=100)
     app.connect("html-page-context", _add_plotly_where_needed)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _copy_plotly_js)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -128,7 +128,7 @@ def notebook_title(nb: nbformat.NotebookNode) -> str:
 
 def collect_status(root: Path | None = None) -> list[NotebookStatus]:
     """Read every notebook's stored metadata into status rows."""
-    root = root or repo_root()
+    root = (root or repo_root()).resolve()
     rows = []
     for path in find_notebooks(root=root):
         nb = nbformat.read(path, as_version=4)
@@ -156,7 +156,7 @@ def render_status_page(rows: list[NotebookStatus]) -> str:
         "|---|---:|:---:|---|---|",
     ]
     for r in rows:
-        link = f"[{r.title}](../{r.path.removesuffix('.ipynb')})"
+        link = f"{{doc}}`{r.title} <../{r.path.removesuffix('.ipynb')}>`"
         secs = "n/a" if r.seconds is None else f"{r.seconds:.1f}"
         ok = "n/a" if r.seconds is None else ("yes" if r.seconds <= NOTEBOOK_BUDGET_S else "**no**")
         lines.append(f"| {link} | {secs} | {ok} | {r.executed_on} | {r.machine} |")

@@ -1,0 +1,63 @@
+"""Shared fixtures for the test suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (holds _toc.yml)."""
+    return ROOT
+
+
+@dataclass(frozen=True)
+class BuiltBook:
+    """Result of one `jupyter-book build` of the repository."""
+
+    html: Path  # folder with index.html
+    log: str  # stdout + stderr of the build
+    returncode: int
+    seconds: float
+
+
+def toc_pages() -> list[str]:
+    """Every page of _toc.yml, as paths relative to the root without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BuiltBook:
+    """Build the book exactly like `make book` (warnings are errors), into a temp folder."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
+               "--builder", "html", "-W", "-n", "--keep-going"]
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    seconds = time.perf_counter() - start
+    print(f"\nbook build: {seconds:.1f} s")
+    return BuiltBook(html=out / "_build" / "html", log=proc.stdout + proc.stderr,
+                     returncode=proc.returncode, seconds=seconds)
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome executable, or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None

@@ -1,0 +1,115 @@
+"""Open every page of the built book in headless Chromium, offline, like a reader would.
+
+Checks: no JavaScript errors, no failed or remote requests, images load, Plotly figures and
+saved widgets are drawn, equations are typeset.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import find_chromium, toc_pages
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    assert built_book.returncode == 0, "book build failed; see test_book.py"
+    handler = functools.partial(_QuietHandler, directory=str(built_book.html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") or os.environ.get("COURSE_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required here (CI): install it, e.g. apt-get install chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium) - browser check skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def _visit(browser, url: str, screenshot: Path | None):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+
+    def offline_only(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:  # an offline reader has no network: any remote request is a bug
+            problems.append(f"remote request: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", offline_only)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=False)
+    return page, problems
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_page_loads_cleanly_and_renders(browser, server, page_path, tmp_path):
+    shots = os.environ.get("COURSE_SCREENSHOTS")
+    shot = Path(shots) / (page_path.replace("/", "__") + ".png") if shots else None
+    page, problems = _visit(browser, f"{server}/{page_path}.html", shot)
+    try:
+        assert not problems, "\n".join(problems[:20])
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"), \
+            "an image failed to load"
+        if page.locator(".math").count():
+            page.wait_for_selector("mjx-container", timeout=10_000)
+        if page_path.startswith("notebooks/"):
+            figures = page.locator(".plotly-graph-div")
+            assert figures.count() >= 1
+            page.wait_for_selector(".plotly-graph-div .main-svg", timeout=10_000)
+            assert page.locator(".plotly-graph-div .main-svg").count() >= figures.count()
+            views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+            assert views >= 1
+            page.wait_for_selector(".jupyter-widgets", timeout=10_000)
+            rendered = page.locator(".jupyter-widgets").count()
+            assert rendered >= views, f"{views} widget views, {rendered} rendered"
+            assert page.locator("text=Error rendering").count() == 0
+            assert page.locator("img").count() >= 1
+    finally:
+        page.close()
+
+
+def test_index_redirects_to_the_landing_page(browser, server):
+    page, problems = _visit(browser, f"{server}/index.html", None)
+    try:
+        page.wait_for_url("**/book/intro.html", timeout=10_000)
+        assert "runnable course" in page.title()
+        assert not [p for p in problems if "remote request" in p]
+    finally:
+        page.close()

@@ -1,0 +1,186 @@
+"""Every notebook follows the course anatomy and stores fresh, clean outputs.
+
+These checks read the stored notebooks only (fast); `pytest --nbval-lax` re-runs them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from course_utils.notebook_runner import (METADATA_KEY, NOTEBOOK_BUDGET_S, code_fingerprint,
+                                          collect_status, render_status_page)
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
+REQUIRED_HEADINGS = ["## Learning objectives", "## Where this fits", "## Measured claim",
+                     "## Exercises", "## Key takeaways"]
+MAX_NOTEBOOK_BYTES = 2_000_000
+MAX_OUTPUT_BYTES = 1_000_000
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _ids(paths):
+    return [p.relative_to(ROOT / "notebooks").as_posix() for p in paths]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def notebook(request) -> tuple[Path, nbformat.NotebookNode]:
+    path = request.param
+    return path, nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _markdown_headings(nb) -> list[tuple[int, str]]:
+    """(cell index, heading line) for every Markdown heading of level 1-2."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            found += [(i, line.strip()) for line in cell.source.splitlines()
+                      if re.match(r"#{1,2} ", line)]
+    return found
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 3
+
+
+def test_every_notebook_is_in_the_table_of_contents_and_vice_versa():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {ch["file"] for part in toc["parts"] for ch in part["chapters"]}
+    notebook_files = {p.relative_to(ROOT).with_suffix("").as_posix() for p in NOTEBOOKS}
+    assert notebook_files - files == set(), "notebooks missing from _toc.yml"
+    for entry in files:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+
+
+def test_naming_convention(notebook):
+    path, _ = notebook
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+", path.parent.name), path.parent.name
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), path.name
+
+
+def test_valid_notebook_format(notebook):
+    _, nb = notebook
+    nbformat.validate(nb)
+
+
+def test_anatomy_title_sections_setup(notebook):
+    _, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), \
+        "the first cell must be the '# Title'"
+    headings = [h for _, h in _markdown_headings(nb)]
+    positions = []
+    for required in REQUIRED_HEADINGS:
+        matches = [i for i, h in enumerate(headings) if h.startswith(required)]
+        assert matches, f"missing section {required!r}"
+        positions.append(matches[0])
+    assert positions == sorted(positions), f"sections out of order: {REQUIRED_HEADINGS}"
+    setup_cells = [c for c in _code_cells(nb) if re.search(r"\b(cu|course_utils)\.setup\(",
+                                                             c.source)]
+    assert setup_cells, "a code cell must call course_utils.setup()"
+    assert _code_cells(nb).index(setup_cells[0]) <= 1, "setup() must come first"
+
+
+def test_measured_claim_is_asserted(notebook):
+    _, nb = notebook
+    claim_start = next(i for i, h in _markdown_headings(nb) if h.startswith("## Measured claim"))
+    exercises = next(i for i, h in _markdown_headings(nb) if h.startswith("## Exercises"))
+    asserts = 0
+    for cell in nb.cells[claim_start:exercises]:
+        if cell.cell_type == "code":
+            source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith("%"))
+            asserts += sum(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(source)))
+    assert asserts >= 1, "the 'Measured claim' section must assert its numbers"
+
+
+def test_exercise_solutions_are_hidden_and_executed(notebook):
+    _, nb = notebook
+    start = next(i for i, h in _markdown_headings(nb) if h.startswith("## Exercises"))
+    end = next(i for i, h in _markdown_headings(nb) if h.startswith("## Key takeaways"))
+    solutions = [c for c in nb.cells[start:end] if c.cell_type == "code"]
+    assert len(solutions) >= 2, "at least two exercises with solution cells"
+    for cell in solutions:
+        assert "hide-input" in cell.metadata.get("tags", []), "solution needs tag hide-input"
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, \
+            "solution must be collapsed in JupyterLab (jupyter.source_hidden)"
+
+
+def test_outputs_are_fresh_complete_and_error_free(notebook):
+    _, nb = notebook
+    meta = nb.metadata.get(METADATA_KEY)
+    assert meta, "never executed with `make execute` (no course metadata)"
+    assert meta["code_sha256"] == code_fingerprint(nb), (
+        "a code cell changed after the outputs were stored: run `make execute NB=...`")
+    counts = [c.execution_count for c in _code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), \
+        "execution counts must run 1, 2, 3, ... (one top-to-bottom run in a fresh kernel)"
+    for cell in _code_cells(nb):
+        for out in cell.outputs:
+            assert out.output_type != "error", f"error output in cell:\n{cell.source[:200]}"
+            if out.output_type == "stream" and out.name == "stderr":
+                assert "Traceback" not in out.text and "Error" not in out.text, out.text[:300]
+
+
+def test_recorded_run_time_is_within_budget(notebook):
+    _, nb = notebook
+    seconds = nb.metadata[METADATA_KEY]["execution_seconds"]
+    assert seconds <= NOTEBOOK_BUDGET_S, f"stored run took {seconds} s > {NOTEBOOK_BUDGET_S} s"
+
+
+def test_output_size_budget(notebook):
+    path, nb = notebook
+    assert path.stat().st_size <= MAX_NOTEBOOK_BYTES, f"{path.stat().st_size} bytes"
+    for cell in _code_cells(nb):
+        for out in cell.outputs:
+            size = len(json.dumps(out))
+            assert size <= MAX_OUTPUT_BYTES, f"one output is {size} bytes: {cell.source[:80]}"
+
+
+def test_interactive_outputs_work_in_the_book(notebook):
+    """A live widget (with saved state, so the book can draw it) and a Plotly figure."""
+    _, nb = notebook
+    views = [out.data[WIDGET_VIEW]["model_id"] for c in _code_cells(nb) for out in c.outputs
+             if out.output_type == "display_data" and WIDGET_VIEW in out.get("data", {})]
+    assert views, "at least one widget output"
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    missing = [v for v in views if v not in state]
+    assert not missing, f"widget views without saved state: {missing[:3]}"
+    plotly_html = [out for c in _code_cells(nb) for out in c.outputs
+                   if "plotly-graph-div" in str(out.get("data", {}).get("text/html", ""))]
+    assert plotly_html, "at least one Plotly figure (the static companion of the widgets)"
+
+
+def test_every_output_has_a_type_the_book_renders(notebook):
+    from myst_nb.core.render import get_mime_priority
+
+    renderable = set(get_mime_priority("html", []))
+    _, nb = notebook
+    for cell in _code_cells(nb):
+        for out in cell.outputs:
+            if out.output_type in ("display_data", "execute_result"):
+                assert renderable & set(out.data), f"no renderable type in {list(out.data)}"
+
+
+def test_some_outputs_are_checked_by_nbval(notebook):
+    _, nb = notebook
+    assert any(c.source.startswith("# NBVAL_CHECK_OUTPUT") and c.outputs
+               for c in _code_cells(nb)), "mark at least one deterministic cell"
+
+
+def test_status_page_matches_notebooks():
+    expected = render_status_page(collect_status(ROOT))
+    actual = (ROOT / "book" / "status.md").read_text(encoding="utf-8")
+    assert actual == expected, "book/status.md is stale: run `course-notebooks status`"

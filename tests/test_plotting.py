@@ -1,0 +1,51 @@
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from course_utils.plotting import (PLOTLY_RENDERER, image_grid, plot_curves, slider_figure,
+                                   use_course_plotly_renderer)
+
+
+def test_course_renderer_emits_plotly_json_and_offline_html():
+    use_course_plotly_renderer()
+    bundle = pio.renderers._build_mime_bundle(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])).to_dict(),
+                                              renderers_string=PLOTLY_RENDERER)
+    assert "application/vnd.plotly.v1+json" in bundle
+    html = bundle["text/html"]
+    assert "Plotly.newPlot" in html and "plotly-graph-div" in html
+    assert "cdn.plot.ly" not in html and "<script src" not in html  # plotly.js comes from the book
+
+
+def test_slider_figure_switches_visibility_per_step():
+    frames = {f"k={k}": [go.Scatter(x=[0, k], y=[0, k]), go.Scatter(x=[k], y=[k])]
+              for k in (1, 2, 3)}
+    fig = slider_figure(frames, "k: ", active=1)
+    assert len(fig.data) == 6
+    assert [t.visible for t in fig.data] == [False, False, True, True, False, False]
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["k=1", "k=2", "k=3"]
+    assert steps[2].args[0]["visible"] == [False] * 4 + [True] * 2
+
+
+def test_slider_figure_rejects_bad_frames():
+    with pytest.raises(ValueError, match="at least one frame"):
+        slider_figure({}, "k: ")
+    with pytest.raises(ValueError, match="same number of traces"):
+        slider_figure({"a": [go.Scatter()], "b": [go.Scatter(), go.Scatter()]}, "k: ")
+    with pytest.raises(ValueError, match="active must be in"):
+        slider_figure({"a": [go.Scatter()]}, "k: ", active=3)
+
+
+def test_plot_curves_and_image_grid():
+    ax = plot_curves({"train": [3, 2, 1], "val": np.array([[0, 3.0], [2, 1.5]])},
+                     baselines={"unigram": 2.5})
+    assert len(ax.lines) == 3
+    with pytest.raises(ValueError, match="at least one curve"):
+        plot_curves({})
+    with pytest.raises(ValueError, match="must be 1-D values or N x 2"):
+        plot_curves({"bad": np.zeros((2, 3))})
+    fig = image_grid(np.zeros((5, 8, 8)), ncols=3)
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match=r"images must be \(N, H, W\)"):
+        image_grid(np.zeros((8, 8)))
