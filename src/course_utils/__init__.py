@@ -16,6 +16,7 @@ One module per topic:
 - :mod:`course_utils.data` - offline corpora, names, images and 2-D toy data.
 - :mod:`course_utils.ngram` - character n-gram language models (chapter 03).
 - :mod:`course_utils.charmlp` - next-character MLP (chapter 02).
+- :mod:`course_utils.curation` - normalise, filter and de-duplicate training data (chapter 02).
 - :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
 """
 

@@ -70,7 +70,8 @@ class CharVocab:
 
     def __post_init__(self) -> None:
         if not self.chars or self.chars[0] != BOUNDARY:
-            raise ValueError(f"The first vocabulary entry must be the boundary token {BOUNDARY!r}.")
+            raise ValueError(f"The first vocabulary entry must be the boundary token "
+                             f"{BOUNDARY!r}.")
         if len(set(self.chars)) != len(self.chars):
             raise ValueError("Vocabulary characters must be unique.")
         if any(len(ch) != 1 for ch in self.chars):
@@ -176,14 +177,14 @@ def build_context_dataset(words: Sequence[str], vocab: CharVocab,
 class CharMLPConfig:
     """Every setting of the model and of its training run."""
 
-    block_size: int = 3  # T: characters of context the model sees
+    block_size: int = 4  # T: characters of context the model sees
     embed_dim: int = 10  # D: size of each character's learned vector
     hidden_dim: int = 200  # H: tanh units in the hidden layer
     steps: int = 4000  # optimiser steps (one minibatch each)
     batch_size: int = 128  # (context, next char) pairs per step
     lr: float = 0.01  # AdamW learning rate at the start (cosine-decayed)
     lr_final_fraction: float = 0.05  # final lr = lr * this (end of the cosine schedule)
-    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    weight_decay: float = 0.05  # AdamW decoupled weight decay (mild regularisation)
     eval_every: int = 250  # steps between validation-loss measurements
     seed: int = 0  # initial weights and minibatch order
 

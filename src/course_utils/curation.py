@@ -146,9 +146,10 @@ class CurationReport:
 
     def lines(self) -> list[str]:
         """The report as aligned text lines (what ``str(report)`` prints)."""
-        width = max([len(r) for r in self.removed] + [12])
+        width = max([len(r) + 2 for r in self.removed] + [13])  # "- reason" column
         out = [f"{'input records':<{width}}  {self.n_input:>7,}",
-               f"{'normalised':<{width}}  {self.n_changed_by_normalisation:>7,}  (changed, kept)"]
+               f"{'normalised':<{width}}  {self.n_changed_by_normalisation:>7,}  "
+               "(text changed; not a removal)"]
         for reason, count in self.removed.items():
             shown = ", ".join(repr(e) for e in self.examples.get(reason, []))
             out.append(f"{'- ' + reason:<{width}}  {count:>7,}  e.g. {shown}" if count else
@@ -184,9 +185,9 @@ def curate(records: Sequence[str], rules: Sequence[Rule] | None = None,
     """
     records = _check_items(records)
     rules = name_rules() if rules is None else list(rules)
-    names = [rule.name for rule in rules]
     if any(not isinstance(rule, Rule) for rule in rules):
         raise ValueError("rules must be Rule objects (see name_rules()).")
+    names = [rule.name for rule in rules]
     if len(set(names)) != len(names):
         raise ValueError(f"Rule names must be unique, got {names}.")
     check_int("max_examples", max_examples, low=0)
