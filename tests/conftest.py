@@ -54,6 +54,27 @@ def built_book(tmp_path_factory) -> BuiltBook:
                      returncode=proc.returncode, seconds=seconds)
 
 
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright (skipped when Chromium is absent, except in CI)."""
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") or os.environ.get("COURSE_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required here (CI): install it, e.g. apt-get install chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium) - browser check skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
 def find_chromium() -> str | None:
     """Path of a Chromium/Chrome executable, or None."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

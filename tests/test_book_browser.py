@@ -14,11 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import find_chromium, toc_pages
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-dev-shm-usage"]
+from conftest import toc_pages
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +31,6 @@ def server(built_book):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output readable
         pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI") or os.environ.get("COURSE_REQUIRE_BROWSER"):
-            pytest.fail("Chromium is required here (CI): install it, e.g. apt-get install chromium")
-        pytest.skip("Chromium not installed (apt-get install chromium) - browser check skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
 
 
 def _visit(browser, url: str, screenshot: Path | None):

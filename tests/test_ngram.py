@@ -215,3 +215,11 @@ def test_extra_alphabet_characters_get_a_small_probability():
     assert model.next_char_distribution("ab").sum() == pytest.approx(1.0)
     assert math.isfinite(model.bits_per_char("abzx"))
     assert CharNGramModel(3).fit("abababab").alphabet == ("a", "b")  # no stale cache
+
+
+def test_models_on_the_same_text_share_count_tables():
+    b = CharNGramModel(5, smoothing="add-alpha").fit(TEXT)
+    a = CharNGramModel(3).fit(TEXT)  # needs fewer orders than b's tables hold
+    c = CharNGramModel(2).fit(TEXT, alphabet="Z")  # another alphabet: its own tables
+    assert a._tables is b._tables
+    assert c._tables is not a._tables and "Z" in c.alphabet and "Z" not in a.alphabet

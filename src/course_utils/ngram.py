@@ -55,13 +55,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from course_utils.validation import check_float, check_int, check_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Largest supported order (contexts of up to 11 characters).
 MAX_ORDER = 12
@@ -144,7 +149,7 @@ class _Level:
 
 class _CountTables:
     """Raw and continuation counts of every length up to ``max_order`` for one text, shared
-    by all models fitted on that text (see :func:`count_tables`)."""
+    by all models fitted on that text (see :func:`_count_tables`)."""
 
     def __init__(self, text: str, max_order: int, extra_chars: str = "") -> None:
         self.text_sha1 = _digest(text)
@@ -167,20 +172,22 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-_LAST_TABLES: list[_CountTables] = []  # one-entry cache: refitting on the same text is instant
+# Count tables still used by some model, by (sha1 of text, alphabet): fitting again on the same
+# text reuses them instead of counting again. The most recent tables are also kept alive.
+_LIVE_TABLES: weakref.WeakValueDictionary[tuple[str, tuple[str, ...]], _CountTables] = \
+    weakref.WeakValueDictionary()
+_LAST_TABLES: list[_CountTables] = []
 
 
-def count_tables(text: str, max_order: int, alphabet: str = "") -> _CountTables:
-    """Count tables of ``text`` up to ``max_order``, reused when the last call was for the same
-    text and alphabet and at least this order (models of every order and smoothing share
-    them). ``alphabet``: extra characters to know besides those of ``text``."""
-    digest = _digest(text)
-    known = tuple(sorted(set(text) | set(alphabet)))
-    last = _LAST_TABLES[0] if _LAST_TABLES else None
-    if last and last.text_sha1 == digest and last.max_order >= max_order and \
-            last.alphabet == known:
-        return last
-    tables = _CountTables(text, max_order, alphabet)
+def _count_tables(text: str, max_order: int, alphabet: str = "") -> _CountTables:
+    """Count tables of ``text`` up to ``max_order``, shared by every model (any order or
+    smoothing) fitted on the same text with the same alphabet while one of them is alive.
+    ``alphabet``: extra characters to know besides those of ``text``."""
+    key = (_digest(text), tuple(sorted(set(text) | set(alphabet))))
+    tables = _LIVE_TABLES.get(key)
+    if tables is None or tables.max_order < max_order:
+        tables = _CountTables(text, max_order, alphabet)
+        _LIVE_TABLES[key] = tables
     _LAST_TABLES[:] = [tables]
     return tables
 
@@ -236,7 +243,7 @@ class CharNGramModel:
         """
         _check_corpus("text", text, self.n + 1)
         alphabet = check_text("alphabet", alphabet, allow_empty=True)
-        return self._attach(count_tables(text, self.n, alphabet))
+        return self._attach(_count_tables(text, self.n, alphabet))
 
     def _attach(self, tables: _CountTables) -> CharNGramModel:
         kn = self.smoothing == "kneser-ney"
@@ -464,13 +471,13 @@ def fit_orders(train: str, orders: Iterable[int], smoothing: str = "kneser-ney",
         raise ValueError("orders is empty: give at least one order, e.g. range(1, 9).")
     _check_corpus("train", train, max(orders) + 1)
     alphabet = check_text("alphabet", alphabet, allow_empty=True)
-    tables = count_tables(train, max(orders), alphabet)
+    tables = _count_tables(train, max(orders), alphabet)
     return {n: CharNGramModel(n, smoothing, alpha)._attach(tables) for n in orders}
 
 
 def evaluate_orders(train: str, val: str, orders: Iterable[int] = range(1, 11),
                     models: Mapping[int, CharNGramModel] | None = None,
-                    smoothing: str = "kneser-ney", alpha: float = 0.01):
+                    smoothing: str = "kneser-ney", alpha: float = 0.01) -> pd.DataFrame:
     """Bits per character on ``val`` for each order (the model-selection table).
 
     Args:
