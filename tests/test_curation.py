@@ -97,3 +97,39 @@ def test_simulated_scrape_is_deterministic_and_realistic():
 def test_fraction_matching():
     assert fraction_matching(["a", "b", "a", "c"], ["a"]) == 0.5
     assert fraction_matching([], ["a"]) == 0.0
+
+
+# --- near-duplicate documents -------------------------------------------------------------
+
+
+def test_containment_of_windows():
+    from course_utils.curation import containment, shingles
+
+    page = "The quick brown fox jumps over the lazy dog. " * 3
+    assert containment(shingles(page[:60], k=10), shingles(page, k=10)) == 1.0
+    assert containment(shingles("zzzzzzzzzzzz", k=10), shingles(page, k=10)) == 0.0
+    assert shingles("short", k=10) == {hash("short")}
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        shingles("text", k=0)
+
+
+def test_drop_contained_documents_keeps_the_longer_copy():
+    from course_utils.curation import drop_contained_documents
+
+    long_page = "".join(f"section {i}: the statement number {i} does something. " for i in range(40))
+    part = long_page[200:900]
+    other = "an unrelated page about generators and iterators, " * 10
+    kept, dropped = drop_contained_documents([("part", part), ("long", long_page),
+                                              ("other", other)], k=20)
+    assert [title for title, _ in kept] == ["long", "other"]  # original order kept
+    assert [d.title for d in dropped] == ["part"] and dropped[0].contained == 1.0
+    with pytest.raises(ValueError, match="threshold must be > 0"):
+        drop_contained_documents([("a", "text")], threshold=0)
+
+
+def test_overlap_groups_link_documents_that_share_text():
+    from course_utils.curation import overlap_groups
+
+    base = "".join(f"line {i} of a shared paragraph. " for i in range(30))
+    texts = [base + " tail one", "something else entirely, " * 20, "head two " + base[:400]]
+    assert overlap_groups(texts, k=20) == [0, 1, 0]

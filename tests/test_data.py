@@ -56,3 +56,28 @@ def test_toy_2d_data():
         data.make_2d_mixture(10, spread=0)
     moons, labels = data.make_two_moons(100, seed=0)
     assert moons.shape == (100, 2) and set(labels) == {0, 1}
+
+
+def test_corpus_drops_duplicate_pages_and_held_out_text_is_not_in_training():
+    from course_utils.curation import containment, shingles
+
+    dropped = {d.title for d in data.corpus_duplicates()}
+    assert {"if", "customization", "try"} <= dropped  # sections repeated in longer pages
+    titles = {title for title, _ in data.load_corpus_documents()}
+    assert "compound" in titles and not titles & dropped
+    splits = data.load_text_splits()
+    train_windows = shingles(splits.train)
+    for part in (splits.val, splits.test):
+        assert containment(shingles(part), train_windows) < 0.01
+
+
+def test_split_documents_keeps_groups_together():
+    docs = [f"doc{i} " * 50 for i in range(20)]
+    groups = [i // 2 for i in range(20)]  # pairs
+    splits = data.split_documents(docs, groups=groups)
+    for i in range(0, 20, 2):
+        side = [name for name in ("train", "val", "test") if docs[i] in getattr(splits, name)]
+        partner = [name for name in ("train", "val", "test") if docs[i + 1] in getattr(splits, name)]
+        assert side == partner
+    with pytest.raises(ValueError, match="groups has 3 entries for 20 documents"):
+        data.split_documents(docs, groups=[0, 1, 2])

@@ -302,3 +302,101 @@ def fraction_matching(items: Sequence[str], targets: Iterable[str]) -> float:
     items = _check_items(items)
     target_set = set(_check_items(targets))
     return sum(item in target_set for item in items) / len(items) if items else 0.0
+
+
+# --- near-duplicate documents -------------------------------------------------------------
+#
+# Exact deduplication misses a page that repeats another page's paragraphs inside a longer
+# text. Comparing sets of k-character windows ("shingles") catches it: the *containment* of A
+# in B is the share of A's windows that also occur in B,
+#
+#     containment(A, B) = |W_k(A) ∩ W_k(B)| / |W_k(A)|.
+
+
+def shingles(text: str, k: int = 50) -> set[int]:
+    """Hashes of every ``k``-character window of ``text`` (the whole text if shorter).
+
+    Hashes (not the strings) keep memory small; they are only compared within one process.
+    """
+    check_int("k", k, low=1)
+    if not isinstance(text, str):
+        raise ValueError(f"shingles expects text, got {type(text).__name__}.")
+    if len(text) <= k:
+        return {hash(text)}
+    return {hash(text[i:i + k]) for i in range(len(text) - k + 1)}
+
+
+def containment(a: set[int], b: set[int]) -> float:
+    """Share of the windows of ``a`` that also occur in ``b`` (0 for an empty ``a``)."""
+    return len(a & b) / len(a) if a else 0.0
+
+
+@dataclass(frozen=True)
+class DroppedDocument:
+    """A document removed as a near-duplicate of text kept before it."""
+
+    title: str
+    chars: int
+    contained: float  # share of its windows already present in kept documents
+
+
+def drop_contained_documents(documents: Sequence[tuple[str, str]], k: int = 50,
+                             threshold: float = 0.5
+                             ) -> tuple[list[tuple[str, str]], list[DroppedDocument]]:
+    """Remove documents whose text mostly repeats other documents.
+
+    Documents are visited longest first; one is dropped when at least ``threshold`` of its
+    ``k``-character windows already occur in the documents kept so far (so of two copies, the
+    longer, more complete one stays).
+
+    Args:
+        documents: ``(title, text)`` pairs.
+        k: window length in characters.
+        threshold: containment in ``(0, 1]`` at which a document counts as a duplicate.
+
+    Returns:
+        ``(kept, dropped)``: kept documents in their original order, and what was dropped.
+    """
+    from course_utils.validation import check_float
+
+    check_float("threshold", threshold, low=0, high=1, low_inclusive=False)
+    windows = [shingles(text, k) for _, text in documents]
+    order = sorted(range(len(documents)), key=lambda i: -len(documents[i][1]))
+    seen: set[int] = set()
+    keep: set[int] = set()
+    dropped: list[DroppedDocument] = []
+    for i in order:
+        share = containment(windows[i], seen)
+        if share >= threshold:
+            dropped.append(DroppedDocument(documents[i][0], len(documents[i][1]), share))
+        else:
+            keep.add(i)
+            seen |= windows[i]
+    return [documents[i] for i in sorted(keep)], dropped
+
+
+def overlap_groups(texts: Sequence[str], k: int = 50, threshold: float = 0.05) -> list[int]:
+    """Group documents that share text, so a data split can keep each group together.
+
+    Two documents are linked when either contains at least ``threshold`` of the other's
+    ``k``-character windows; groups are the connected components.
+
+    Returns:
+        A group id per document, numbered in order of first appearance.
+    """
+    windows = [shingles(text, k) for text in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            if max(containment(windows[i], windows[j]),
+                   containment(windows[j], windows[i])) >= threshold:
+                parent[root(j)] = root(i)
+    ids: dict[int, int] = {}
+    return [ids.setdefault(root(i), len(ids)) for i in range(len(texts))]

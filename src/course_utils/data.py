@@ -4,7 +4,8 @@ Nothing here touches the network. The sources (and their licences, listed on the
 credits page):
 
 - :func:`load_text_corpus` - the Python reference manual's topic pages, shipped with CPython
-  in ``pydoc_data.topics`` (about 465 000 characters of English technical prose).
+  in ``pydoc_data.topics`` (465 000 characters of English technical prose; about 370 000 after
+  removing pages that repeat other pages).
 - :func:`load_names` - US census name lists shipped by the ``names`` package.
 - :func:`load_digits_images` - scikit-learn's 8x8 handwritten digits.
 - :func:`load_sample_photos` - scikit-learn's two bundled photos.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -47,15 +49,39 @@ def normalize_text(text: str) -> str:
     return text.encode("ascii", "ignore").decode("ascii")
 
 
-def load_corpus_documents() -> list[tuple[str, str]]:
-    """The corpus as ``(title, text)`` pairs in a fixed order (sorted by title).
+def load_raw_corpus_documents() -> list[tuple[str, str]]:
+    """Every topic page as ``(title, text)``, sorted by title, normalised to ASCII.
 
     Source: ``pydoc_data.topics`` from the Python standard library (the reference manual's
-    topic pages that ``help()`` shows), normalised to ASCII.
+    topic pages that ``help()`` shows). Many pages repeat sections of longer pages (``if`` is
+    a section of ``compound``); :func:`load_corpus_documents` removes those.
     """
     from pydoc_data.topics import topics
 
     return [(title, normalize_text(topics[title])) for title in sorted(topics)]
+
+
+@lru_cache(maxsize=1)
+def _deduplicated_documents() -> tuple[tuple[tuple[str, str], ...], tuple]:
+    from course_utils.curation import drop_contained_documents
+
+    kept, dropped = drop_contained_documents(load_raw_corpus_documents())
+    return tuple(kept), tuple(dropped)
+
+
+def load_corpus_documents() -> list[tuple[str, str]]:
+    """The course corpus: topic pages as ``(title, text)``, without near-duplicate pages.
+
+    A page is dropped when half or more of its 50-character windows already occur in longer
+    pages (:func:`course_utils.curation.drop_contained_documents`); otherwise the held-out
+    text would partly be a copy of the training text and flatter every model.
+    """
+    return list(_deduplicated_documents()[0])
+
+
+def corpus_duplicates() -> list:
+    """The pages :func:`load_corpus_documents` dropped, with their containment."""
+    return list(_deduplicated_documents()[1])
 
 
 def load_text_corpus() -> str:
@@ -64,15 +90,19 @@ def load_text_corpus() -> str:
 
 
 def split_documents(documents: list[str], val_fraction: float = 0.1,
-                    test_fraction: float = 0.1) -> TextSplits:
-    """Split documents into contiguous train/val/test parts at document boundaries.
+                    test_fraction: float = 0.1, groups: list[int] | None = None) -> TextSplits:
+    """Split documents into train/val/test parts at document boundaries.
 
-    Every 10th-ish document (spread evenly, by a fixed rule) goes to validation or test, so
-    that all three parts cover the whole range of topics, and no document is split.
+    Walking through the documents in order, a document (or its whole group) goes to
+    validation or test whenever that part has fallen behind its share of the characters seen
+    so far, so all three parts cover the whole range of topics and no document is split.
 
     Args:
         documents: texts in a fixed order.
         val_fraction, test_fraction: approximate character share of each held-out part.
+        groups: optional group id per document (e.g. from
+            :func:`course_utils.curation.overlap_groups`); a group is never split across
+            parts, so documents that share text stay on the same side.
 
     Returns:
         :class:`TextSplits`.
@@ -81,32 +111,48 @@ def split_documents(documents: list[str], val_fraction: float = 0.1,
     check_float("test_fraction", test_fraction, low=0, high=0.5, low_inclusive=False)
     if len(documents) < 3:
         raise ValueError("split_documents needs at least 3 documents.")
+    if groups is None:
+        groups = list(range(len(documents)))
+    if len(groups) != len(documents):
+        raise ValueError(f"groups has {len(groups)} entries for {len(documents)} documents.")
+    members: dict[int, list[str]] = {}
+    for doc, group in zip(documents, groups):
+        members.setdefault(group, []).append(doc)
     total = sum(len(d) for d in documents)
     parts: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     seen = {"val": 0, "test": 0}
     cumulative = 0
-    for doc in documents:
-        cumulative += len(doc)
-        # send a document to a held-out part whenever that part falls behind its share
-        if seen["val"] < val_fraction * cumulative - len(doc) / 2:
+    for docs in members.values():
+        size = sum(len(d) for d in docs)
+        cumulative += size
+        # send a unit to a held-out part whenever that part falls behind its share
+        if seen["val"] < val_fraction * cumulative - size / 2:
             part = "val"
-        elif seen["test"] < test_fraction * cumulative - len(doc) / 2:
+        elif seen["test"] < test_fraction * cumulative - size / 2:
             part = "test"
         else:
             part = "train"
         if part != "train":
-            seen[part] += len(doc)
-        parts[part].append(doc)
+            seen[part] += size
+        parts[part].extend(docs)
     if not parts["val"] or not parts["test"]:
         raise ValueError(f"Corpus of {total} characters too small to split.")
     return TextSplits(*("\n\n".join(d.strip("\n") for d in parts[k]) + "\n"
                         for k in ("train", "val", "test")))
 
 
+@lru_cache(maxsize=1)
 def load_text_splits() -> TextSplits:
     """The course corpus split 80/10/10 - the same held-out text for every chapter
-    (n-grams in 03, the tiny GPT in 05, SmolLM2 in 10), so their scores compare."""
-    return split_documents([text for _, text in load_corpus_documents()])
+    (n-grams in 03, the tiny GPT in 05, SmolLM2 in 10), so their scores compare.
+
+    Pages that still share some text (5 % or more of their 50-character windows) are kept in
+    the same part, so held-out text is not a copy of training text.
+    """
+    from course_utils.curation import overlap_groups
+
+    texts = [text for _, text in load_corpus_documents()]
+    return split_documents(texts, groups=overlap_groups(texts))
 
 
 _NAME_FILES = {"female": "dist.female.first", "male": "dist.male.first", "last": "dist.all.last"}
