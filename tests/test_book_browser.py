@@ -94,3 +94,14 @@ def test_index_redirects_to_the_landing_page(browser, server):
         assert not [p for p in problems if "remote request" in p]
     finally:
         page.close()
+
+
+def test_search_works_offline(browser, server):
+    page, problems = _visit(browser, f"{server}/search.html?q=markov", None)
+    try:
+        page.wait_for_selector("#search-results li", timeout=15_000)
+        hits = page.locator("#search-results li").all_inner_texts()
+        assert any("Markov" in hit for hit in hits), hits[:5]
+        assert not problems, problems[:10]
+    finally:
+        page.close()

@@ -14,6 +14,8 @@ One module per topic:
   interactive in the static book).
 - :mod:`course_utils.widgets` - ipywidgets builders that validate input and never die.
 - :mod:`course_utils.data` - offline corpora, names, images and 2-D toy data.
+- :mod:`course_utils.density` - Gaussian mixtures: fit, score, sample, classify (chapter 01).
+- :mod:`course_utils.evaluation` - sample-quality metrics: moment gaps, classifier two-sample test.
 - :mod:`course_utils.ngram` - character n-gram language models (chapter 03).
 - :mod:`course_utils.charmlp` - next-character MLP (chapter 02).
 - :mod:`course_utils.curation` - normalise, filter and de-duplicate training data (chapter 02).
