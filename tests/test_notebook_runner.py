@@ -34,6 +34,18 @@ def test_execute_notebook_stores_outputs_and_metadata(tmp_path):
     assert meta["execution_seconds"] == pytest.approx(seconds, abs=0.1)
 
 
+def test_consecutive_stream_chunks_are_merged():
+    nb = _tiny_notebook()
+    new = nbformat.v4.new_output
+    nb.cells[1].outputs = [new("stream", name="stdout", text="a\n"),
+                           new("stream", name="stdout", text="b\n"),
+                           new("stream", name="stderr", text="warn\n"),
+                           new("stream", name="stdout", text="c\n")]
+    runner.coalesce_streams(nb)
+    assert [(o.name, o.text) for o in nb.cells[1].outputs] == [
+        ("stdout", "a\nb\n"), ("stderr", "warn\n"), ("stdout", "c\n")]
+
+
 def test_timings_do_not_modify_and_failures_are_reported(tmp_path, capsys, monkeypatch):
     (tmp_path / "_toc.yml").write_text("root: intro\n")
     good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"

@@ -73,6 +73,26 @@ def machine_summary() -> str:
             f"torch {torch.__version__.split('+')[0]}")
 
 
+def coalesce_streams(nb: nbformat.NotebookNode) -> None:
+    """Merge consecutive ``stdout`` (or ``stderr``) chunks of a cell into one output.
+
+    A kernel flushes long prints in several messages; stored separately they show as several
+    boxes in the book.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list = []
+        for out in cell.outputs:
+            previous = merged[-1] if merged else None
+            if (out.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == out.name):
+                previous.text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
+
+
 def execute_notebook(path: Path, save: bool = True, timeout: int = 900) -> float:
     """Run ``path`` top to bottom in a fresh kernel, from its own folder.
 
@@ -94,6 +114,7 @@ def execute_notebook(path: Path, save: bool = True, timeout: int = 900) -> float
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    coalesce_streams(nb)
     if save:
         nb.metadata[METADATA_KEY] = {
             "code_sha256": code_fingerprint(nb),
