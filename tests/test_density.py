@@ -64,3 +64,17 @@ def test_bad_component_count_is_rejected(four_blobs):
         density.fit_mixture(four_blobs[0], 0)
     with pytest.raises(ValueError, match="at least one candidate"):
         density.choose_components(four_blobs[0], four_blobs[1], [])
+
+
+def test_sampling_leaves_the_model_alone_and_refit_resets_classes(four_blobs):
+    train, val, modes = four_blobs
+    model = density.fit_mixture(train, 4)
+    before = model.random_state
+    density.sample_mixture(model, 10, seed=5)
+    assert model.random_state == before
+    with pytest.raises(ValueError, match="x has 3 columns but the model was fitted on 2"):
+        density.mean_log_likelihood(model, np.zeros((5, 3)))
+    clf = density.ClassConditionalMixture(n_components=2).fit(train, modes)
+    assert clf.classes == [0, 1, 2, 3]
+    clf.fit(train[modes < 2], modes[modes < 2])
+    assert clf.classes == [0, 1]

@@ -13,29 +13,14 @@ A mixture per class gives p(x | y), and Bayes' rule turns it into a classifier:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from course_utils.validation import check_int
-
-
-def check_points(name: str, x: object, min_rows: int = 1) -> np.ndarray:
-    """Return ``x`` as a finite float array of shape ``(N, D)`` with ``N >= min_rows``.
-
-    Raises:
-        ValueError: wrong number of dimensions, too few rows, or NaN/inf values.
-    """
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (N, D), got shape {arr.shape}.")
-    if arr.shape[0] < min_rows or arr.shape[1] < 1:
-        raise ValueError(f"{name} needs at least {min_rows} rows and 1 column, got {arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return arr
+from course_utils.validation import check_int, check_points
 
 
 def fit_mixture(x: np.ndarray, n_components: int, seed: int = 0,
@@ -61,7 +46,11 @@ def fit_mixture(x: np.ndarray, n_components: int, seed: int = 0,
 
 def mean_log_likelihood(model: GaussianMixture, x: np.ndarray) -> float:
     """Average log-density ``(1/N) sum_i log p(x_i)`` in nats per point (higher is better)."""
-    return float(model.score(check_points("x", x)))
+    x = check_points("x", x)
+    if x.shape[1] != model.means_.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} columns but the model was fitted on "
+                         f"{model.means_.shape[1]}.")
+    return float(model.score(x))
 
 
 @dataclass(frozen=True)
@@ -102,8 +91,9 @@ def sample_mixture(model: GaussianMixture, n: int, seed: int = 0) -> np.ndarray:
     (scikit-learn returns samples grouped by component; shuffling avoids surprises.)
     """
     check_int("n", n, low=1, high=10_000_000)
-    model.random_state = seed
-    points, _ = model.sample(n)
+    seeded = copy.copy(model)  # sample() reads random_state; leave the caller's model alone
+    seeded.random_state = seed
+    points, _ = seeded.sample(n)
     return np.random.default_rng(seed).permutation(points)
 
 
@@ -126,6 +116,7 @@ class ClassConditionalMixture:
         y = np.asarray(y)
         if y.shape != (len(x),):
             raise ValueError(f"y must have shape ({len(x)},), got {y.shape}.")
+        self.models, self.log_prior = {}, {}  # refitting starts from scratch
         for label in np.unique(y):
             members = x[y == label]
             self.models[int(label)] = fit_mixture(members, min(self.n_components, len(members)),

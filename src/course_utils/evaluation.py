@@ -17,8 +17,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
 
-from course_utils.density import check_points
-from course_utils.validation import check_float
+from course_utils.validation import check_float, check_points
 
 
 @dataclass(frozen=True)

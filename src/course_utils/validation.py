@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
+import numpy as np
+
 
 def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` if it is an integer in ``[low, high]`` (bounds optional).
@@ -88,3 +90,19 @@ def check_text(name: str, text: object, max_length: int | None = None,
             raise ValueError(f"{name} contains characters the model has never seen: "
                              f"{shown}{more}.")
     return text
+
+
+def check_points(name: str, x: object, min_rows: int = 1) -> np.ndarray:
+    """Return ``x`` as a finite float array of shape ``(N, D)`` with ``N >= min_rows``.
+
+    Raises:
+        ValueError: wrong number of dimensions, too few rows, or NaN/inf values.
+    """
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (N, D), got shape {arr.shape}.")
+    if arr.shape[0] < min_rows or arr.shape[1] < 1:
+        raise ValueError(f"{name} needs at least {min_rows} rows and 1 column, got {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
