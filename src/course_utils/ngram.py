@@ -211,7 +211,7 @@ class CharNGramModel:
     Example::
 
         model = CharNGramModel(5).fit(train_text)
-        model.bits_per_char(val_text)          # about 1.63 on the course corpus
+        model.bits_per_char(val_text)          # about 1.89 on the course corpus
         model.sample(200, prompt="The ", temperature=0.8, seed=0)
 
     The alphabet is the set of characters of the training text; any other character in an
