@@ -29,6 +29,7 @@ START_RUN_ALL = """async () => {
   const panel = window.jupyterapp.shell.currentWidget;
   await panel.context.ready;
   await panel.sessionContext.ready;
+  window.jupyterapp.shell.activateById(panel.id);  // notebook commands act on the active one
   await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs');
   // not awaited: the command's promise does not always settle; completion is polled below
   window.jupyterapp.commands.execute('notebook:run-all-cells');
@@ -79,7 +80,9 @@ def lab(tmp_path_factory):
     command = [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser",
                f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={TOKEN}",
                f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True",
-               "--allow-root"]
+               # fresh settings and workspaces: no tabs restored from earlier sessions
+               f"--LabApp.workspaces_dir={work / 'workspaces'}",
+               f"--LabApp.user_settings_dir={work / 'settings'}", "--allow-root"]
     log = open(work / "lab.log", "w")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     base = f"http://127.0.0.1:{port}"
@@ -104,11 +107,14 @@ def lab(tmp_path_factory):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_in_jupyterlab(browser, lab, notebook):
+    workspace = "w" + notebook.replace("/", "_").removesuffix(".ipynb")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
-        page.goto(f"{lab}/lab/tree/notebooks/{notebook}?token={TOKEN}")
+        # a workspace of its own, reset: this notebook is the only open tab
+        page.goto(f"{lab}/lab/workspaces/{workspace}/tree/notebooks/{notebook}"
+                  f"?token={TOKEN}&reset")
         page.wait_for_function(
             "window.jupyterapp && window.jupyterapp.shell.currentWidget"
             " && window.jupyterapp.shell.currentWidget.content", timeout=90_000)
