@@ -22,7 +22,9 @@ venv: $(STAMP)
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@echo "Installing the course environment into $(VENV) (first time: about 6 minutes on 2 cores;"
+	@echo "llama-cpp-python compiles llama.cpp from source)."
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) $(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
 book: $(STAMP)
