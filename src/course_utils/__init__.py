@@ -19,6 +19,12 @@ One module per topic:
 - :mod:`course_utils.ngram` - character n-gram language models (chapter 03).
 - :mod:`course_utils.charmlp` - next-character MLP (chapter 02).
 - :mod:`course_utils.curation` - normalise, filter and de-duplicate training data (chapter 02).
+- :mod:`course_utils.bpe` - byte-level BPE tokenizer from scratch (chapter 04).
+- :mod:`course_utils.tokenization` - compare tokenizers side by side, token colouring (chapter 04).
+- :mod:`course_utils.transformer` - the tiny GPT: attention, blocks, model (chapter 05).
+- :mod:`course_utils.gpt_training` - its training recipe, scoring, checkpoints, benchmark (chapter 05).
+- :mod:`course_utils.sampling` - decoding strategies for any language model (chapter 06).
+- :mod:`course_utils.smollm2` - SmolLM2-135M-Instruct offline: tokenizer and llama.cpp engine.
 - :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
 """
 
