@@ -9,9 +9,14 @@
 - :func:`load_pretrained_tiny_gpt` loads the committed checkpoint shipped in this package.
 
 The committed checkpoint is produced by this module's command line (its exact command is
-stored in the checkpoint's metadata and shown in chapter 05)::
+stored in the checkpoint's metadata and shown in chapter 05; the flags repeat the defaults)::
 
-    python -m course_utils.gpt_training train --out src/course_utils/checkpoints/tiny_gpt.safetensors
+    python -m course_utils.gpt_training train --out src/course_utils/checkpoints/tiny_gpt.safetensors \
+        --steps 5000 --eval-every 250 --dropout 0.15 --threads 1 --quiet
+
+(5,000 steps of 32 x 128 characters, 0.82 M parameters; 43 minutes on one core of a busy
+2-core machine; validation 1.70, test 1.87 bits per character, against 1.80 / 1.96 for
+chapter 03's best n-gram model)
 
 and ``python -m course_utils.gpt_training benchmark`` measures training throughput and time to
 reach given validation losses on this machine.
@@ -40,6 +45,9 @@ from course_utils.progress import progress
 from course_utils.transformer import CharTokenizer, GPTConfig, TinyGPT
 
 CHECKPOINT_NAME = "tiny_gpt.safetensors"
+#: Dropout of the committed checkpoint (more than GPTConfig's default: 5,000 steps see the
+#: 305,000-character training text about 65 times over).
+CHECKPOINT_DROPOUT = 0.15
 LN2 = math.log(2.0)
 
 
@@ -47,7 +55,7 @@ LN2 = math.log(2.0)
 class TrainConfig:
     """The training recipe. Defaults are the recipe of the committed checkpoint."""
 
-    steps: int = 3000  # optimiser steps (the cosine schedule spans exactly this many)
+    steps: int = 5000  # optimiser steps (the cosine schedule spans exactly this many)
     batch_size: int = 32  # B: windows per step
     lr: float = 3e-3  # peak learning rate (AdamW), reached after the warm-up
     warmup_steps: int = 100  # linear warm-up from 0 to lr
@@ -355,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = GPTConfig(vocab_size=1)
     for name in ("block_size", "n_layer", "n_head", "n_embd"):
         train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
-    train.add_argument("--dropout", type=float, default=defaults.dropout)
+    train.add_argument("--dropout", type=float, default=CHECKPOINT_DROPOUT)
     recipe = TrainConfig()
     for name in ("steps", "batch_size", "eval_every"):
         train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(recipe, name))
