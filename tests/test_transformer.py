@@ -213,3 +213,16 @@ def test_committed_checkpoint_records_how_it_was_made(pretrained):
     assert record["train_seconds"] > 0 and record["tokens_per_second"] > 0
     assert pretrained_checkpoint_path().stat().st_size < 10 * 2**20
     assert model.config.vocab_size == tok.vocab_size
+
+
+def test_kv_cache_decoding_matches_the_full_forward_pass():
+    model = tiny().eval()
+    ids = torch.randint(0, 20, (3, 12))
+    logits, cache = model.prefill(ids[:, :5])
+    assert torch.allclose(logits, model(ids[:, :5])[:, -1], atol=1e-5)
+    assert len(cache) == 2 and cache[0][0].shape == (3, 2, 16, 8)
+    for t in range(5, 12):  # feed one more token at position t
+        logits = model.decode_step(ids[:, t], t, cache)
+        assert torch.allclose(logits, model(ids[:, :t + 1])[:, -1], atol=1e-5), t
+    with pytest.raises(ValueError, match="outside the cache"):
+        model.decode_step(ids[:, 0], 16, cache)

@@ -87,10 +87,9 @@ class TinyGPTModel(LanguageModel):
     """The chapter-05 :class:`~course_utils.transformer.TinyGPT` behind :class:`LanguageModel`.
 
     ``TinyGPT.forward`` recomputes every position of the context for each new character. This
-    adapter keeps each layer's keys and values (a *KV cache*), so extending the sequences of
-    the previous call by one character costs one position, not up to 128. The cache is filled
-    by the model's own forward pass (hooks on the ``qkv`` projections); the one-position step
-    re-uses the model's modules. Once a sequence is longer than ``block_size`` the window
+    adapter keeps each layer's keys and values (a *KV cache*, ``TinyGPT.prefill`` and
+    ``TinyGPT.decode_step``), so extending the sequences of the previous call by one character
+    costs one position, not up to 128. Once a sequence is longer than ``block_size`` the window
     slides, positions shift, and each step runs the full forward pass on the last 128 ids.
     """
 
@@ -113,12 +112,6 @@ class TinyGPTModel(LanguageModel):
 
     def next_token_logits(self, ids: Sequence[int]) -> np.ndarray:
         return self.next_token_logits_batch([ids])[0]
-
-    def _heads(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """qkv output (B, T, 3C) -> q, k, v each (B, nh, T, hs)."""
-        B, T, C3 = x.shape
-        nh = self.model.config.n_head
-        return [part.view(B, T, nh, C3 // 3 // nh).transpose(1, 2) for part in x.split(C3 // 3, 2)]
 
     @torch.no_grad()
     def next_token_logits_batch(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
@@ -147,41 +140,16 @@ class TinyGPTModel(LanguageModel):
                 model.train()
 
     def _prefill(self, ids: torch.Tensor) -> torch.Tensor:
-        """The model's own forward pass on (B, T) ids, keeping every layer's keys/values in
-        buffers of shape (B, nh, block_size, hs)."""
-        captured: list[torch.Tensor] = []
-        hooks = [block.attn.qkv.register_forward_hook(lambda _m, _i, out: captured.append(out))
-                 for block in self.model.blocks]
-        try:
-            logits = self.model(ids)[:, -1]  # (B, V)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        self._cache = []
-        for out in captured:
-            _, k, v = self._heads(out)
-            shape = (*k.shape[:2], self.max_context, k.shape[3])
-            buffers = (k.new_zeros(shape), v.new_zeros(shape))
-            buffers[0][:, :, :k.shape[2]], buffers[1][:, :, :k.shape[2]] = k, v
-            self._cache.append(buffers)
+        """The prompts (B, T) through the model, keeping its KV cache; logits (B, V)."""
+        logits, self._cache = self.model.prefill(ids)
         return logits
 
     def _step(self, rows: list[int], last: torch.Tensor, t: int) -> torch.Tensor:
-        """One new position ``t`` for each row (a row of the cache: beams may reorder): x =
-        tok_emb + pos_emb[t]; per block ``x += proj(softmax(q K^T / sqrt(hs)) V)`` over the
-        cached keys plus its own, then ``x += MLP(LN(x))``. Returns logits (B, V)."""
-        m = self.model
+        """One new position ``t`` per row of the cache (beam search may reorder or repeat
+        rows); logits (B, V)."""
         if rows != list(range(len(self._cache[0][0]))):
             self._cache = [(k[rows], v[rows]) for k, v in self._cache]
-        x = m.tok_emb(last)[:, None] + m.pos_emb.weight[t]  # (B, 1, C)
-        for block, (k_buf, v_buf) in zip(m.blocks, self._cache):
-            q, k, v = self._heads(block.attn.qkv(block.ln1(x)))  # each (B, nh, 1, hs)
-            k_buf[:, :, t], v_buf[:, :, t] = k[:, :, 0], v[:, :, 0]
-            scores = q @ k_buf[:, :, :t + 1].transpose(2, 3) / math.sqrt(q.shape[-1])
-            y = scores.softmax(dim=-1) @ v_buf[:, :, :t + 1]  # no mask: positions 0..t
-            x = x + block.attn.proj(y.transpose(1, 2).reshape(x.shape))
-            x = x + block.mlp(block.ln2(x))
-        return m.head(m.ln_f(x))[:, 0]
+        return self.model.decode_step(last, t, self._cache)
 
 
 class SmolLM2Model(LanguageModel):

@@ -122,11 +122,7 @@ class CausalSelfAttention(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` (B, T, C) -> output (B, T, C) and, if asked, weights (B, nh, T, T)."""
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)  # each (B, T, C)
-        # (B, T, C) -> (B, T, nh, hs) -> (B, nh, T, hs): every head attends independently.
-        q = q.view(B, T, self.n_head, self.head_size).transpose(1, 2)
-        k = k.view(B, T, self.n_head, self.head_size).transpose(1, 2)
-        v = v.view(B, T, self.n_head, self.head_size).transpose(1, 2)
+        q, k, v = self.heads(x)  # each (B, nh, T, hs): every head attends independently
         if return_attention:
             scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # (B, nh, T, T)
             scores = scores.masked_fill(~self.causal_mask[:T, :T], float("-inf"))
@@ -139,6 +135,29 @@ class CausalSelfAttention(nn.Module):
                 q, k, v, is_causal=True, dropout_p=self.attn_dropout.p if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, nh, T, hs) -> (B, T, C)
         return self.resid_dropout(self.proj(y)), weights
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values of ``x`` (B, T, C), each split into heads (B, nh, T, hs)."""
+        B, T, C = x.shape
+        # (B, T, 3C) -> 3 x (B, T, C) -> (B, T, nh, hs) -> (B, nh, T, hs)
+        return tuple(part.view(B, T, self.n_head, self.head_size).transpose(1, 2)
+                     for part in self.qkv(x).split(C, dim=2))
+
+    def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor], t: int
+             ) -> torch.Tensor:
+        """Attention output for the single new position ``t``: ``x`` (B, 1, C) -> (B, 1, C).
+
+        Its key and value are written into ``cache`` (two buffers (B, nh, T_max, hs)), and its
+        query attends over the cached positions ``0..t`` - no mask needed, the future is not
+        there yet. Equivalent to ``forward`` on the whole prefix, at the cost of one position.
+        """
+        B, _, C = x.shape
+        q, k, v = self.heads(x)  # each (B, nh, 1, hs)
+        k_cache, v_cache = cache
+        k_cache[:, :, t], v_cache[:, :, t] = k[:, :, 0], v[:, :, 0]
+        scores = q @ k_cache[:, :, :t + 1].transpose(2, 3) / math.sqrt(self.head_size)
+        y = F.softmax(scores, dim=-1) @ v_cache[:, :, :t + 1]  # (B, nh, 1, hs)
+        return self.proj(y.transpose(1, 2).reshape(B, 1, C))
 
 
 class MLP(nn.Module):
@@ -241,6 +260,45 @@ class TinyGPT(nn.Module):
                 maps.append(weights)
         logits = self.head(self.ln_f(x))  # (B, T, C) @ (C, V) -> (B, T, V)
         return (logits, maps) if return_attention else logits
+
+    @torch.no_grad()
+    def prefill(self, ids: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Run the prompt once and keep every layer's keys and values (a *KV cache*).
+
+        Args:
+            ids: prompts (B, T), all of the same length ``T <= block_size``.
+
+        Returns:
+            logits of the next token (B, V) and the cache: per layer, keys and values in
+            buffers (B, nh, block_size, hs) whose first ``T`` positions are filled.
+        """
+        ids = self._check_ids(ids)
+        B, T = ids.shape
+        x = self.tok_emb(ids) + self.pos_emb(torch.arange(T))  # (B, T, C); eval: no dropout
+        cache = []
+        for block in self.blocks:
+            # keys/values of this layer's input (the block recomputes them: clearer than
+            # duplicating its code, and the prompt is processed only once per generation)
+            _, k, v = block.attn.heads(block.ln1(x))  # (B, nh, T, hs) each
+            buffers = (k.new_zeros(B, k.shape[1], self.config.block_size, k.shape[3]),
+                       v.new_zeros(B, v.shape[1], self.config.block_size, v.shape[3]))
+            buffers[0][:, :, :T], buffers[1][:, :, :T] = k, v
+            cache.append(buffers)
+            x, _ = block(x)
+        return self.head(self.ln_f(x))[:, -1], cache
+
+    @torch.no_grad()
+    def decode_step(self, last: torch.Tensor, t: int,
+                    cache: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Logits (B, V) after appending token ids ``last`` (B,) at position ``t``, using and
+        extending the ``cache`` from :meth:`prefill` (one position of work per layer)."""
+        if not 0 < t < self.config.block_size:
+            raise ValueError(f"position {t} is outside the cache (1..{self.config.block_size - 1}).")
+        x = self.tok_emb(last)[:, None] + self.pos_emb.weight[t]  # (B, 1, C)
+        for block, layer_cache in zip(self.blocks, cache):
+            x = x + block.attn.step(block.ln1(x), layer_cache, t)
+            x = x + block.mlp(block.ln2(x))
+        return self.head(self.ln_f(x))[:, 0]
 
     @torch.no_grad()
     def next_token_logits(self, ids: Sequence[int]) -> torch.Tensor:
