@@ -27,7 +27,6 @@ with a key/value cache) and SmolLM2 through llama.cpp (:class:`SmolLM2Model`).
 
 from __future__ import annotations
 
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
