@@ -93,7 +93,7 @@ def coalesce_streams(nb: nbformat.NotebookNode) -> None:
         cell.outputs = merged
 
 
-def execute_notebook(path: Path, save: bool = True, timeout: int = 900) -> float:
+def execute_notebook(path: Path, save: bool = True, timeout: int = 300) -> float:
     """Run ``path`` top to bottom in a fresh kernel, from its own folder.
 
     Args:
