@@ -68,8 +68,9 @@ def test_page_loads_cleanly_and_renders(browser, server, page_path, tmp_path):
         assert not problems, "\n".join(problems[:20])
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"), \
             "an image failed to load"
-        if page.locator(".math").count():
-            page.wait_for_selector("mjx-container", timeout=10_000)
+        if page.locator(".math").count():  # typeset; the first may sit in a collapsed side toc
+            page.wait_for_function("Array.from(document.querySelectorAll('mjx-container'))"
+                                   ".some(m => m.offsetWidth > 0)", timeout=15_000)
         if page_path.startswith("notebooks/"):
             figures = page.locator(".plotly-graph-div")
             assert figures.count() >= 1
