@@ -13,6 +13,7 @@ PyPI package, so nothing is downloaded at run time. Two ways in:
 
 from __future__ import annotations
 
+import atexit
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -86,8 +87,12 @@ def load_llama(n_ctx: int = 2048, seed: int = 0, n_threads: int | None = None):
         import torch
 
         n_threads = torch.get_num_threads()
-    return Llama(model_path=str(gguf_path()), n_ctx=n_ctx, seed=seed, n_threads=n_threads,
-                 n_threads_batch=n_threads, verbose=False)
+    llama = Llama(model_path=str(gguf_path()), n_ctx=n_ctx, seed=seed, n_threads=n_threads,
+                  n_threads_batch=n_threads, verbose=False)
+    # Free llama.cpp's memory while Python is still intact: left to garbage collection at
+    # interpreter exit, its finaliser runs after ctypes is torn down and prints a traceback.
+    atexit.register(llama.close)
+    return llama
 
 
 class LlamaLogits:
