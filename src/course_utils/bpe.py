@@ -75,6 +75,13 @@ def utf8_bytes(text: str) -> bytes:
                          ) from None
 
 
+def check_unicode_text(text: object, name: str = "text") -> str:
+    """``text`` if it is a ``str`` of valid Unicode (no lone surrogates); else ``ValueError``."""
+    text = _check_str(name, text)
+    utf8_bytes(text)
+    return text
+
+
 def _merge(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace every non-overlapping occurrence of ``pair`` in ``ids`` (left to right)."""
     out: list[int] = []
@@ -230,8 +237,7 @@ class BPETokenizer:
         Raises:
             ValueError: ``text`` is not a ``str`` or contains a lone surrogate.
         """
-        text = _check_str("text", text)
-        utf8_bytes(text)  # reject lone surrogates with a clear message, before any work
+        text = check_unicode_text(text)  # lone surrogates get a clear message, before any work
         ids: list[int] = []
         for piece in self._regex.findall(text):
             ids.extend(self._encode_piece(piece))

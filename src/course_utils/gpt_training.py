@@ -281,20 +281,15 @@ def load_pretrained_tiny_gpt() -> tuple[TinyGPT, CharTokenizer, dict]:
 
 # --- command line ------------------------------------------------------------------------
 
-def _model_for(splits, config: GPTConfig | None = None) -> tuple[TinyGPT, CharTokenizer]:
-    tokenizer = CharTokenizer(splits.alphabet)
-    config = config or GPTConfig(vocab_size=tokenizer.vocab_size)
-    return TinyGPT(config), tokenizer
-
-
 def _train_command(args: argparse.Namespace) -> int:
     from course_utils.data import load_text_splits
     from course_utils.environment import setup
 
     setup(seed=args.seed, threads=args.threads, quiet=True)
     splits = load_text_splits()
-    model, tokenizer = _model_for(splits, GPTConfig(
-        vocab_size=len(splits.alphabet), block_size=args.block_size, n_layer=args.n_layer,
+    tokenizer = CharTokenizer(splits.alphabet)
+    model = TinyGPT(GPTConfig(
+        vocab_size=tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
         n_head=args.n_head, n_embd=args.n_embd, dropout=args.dropout))
     recipe = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          eval_every=args.eval_every, seed=args.seed)
@@ -308,7 +303,7 @@ def _train_command(args: argparse.Namespace) -> int:
     val_bits = bits_per_char(model, tokenizer, splits.val)
     test_bits = bits_per_char(model, tokenizer, splits.test)
     record = {
-        "command": "python -m course_utils.gpt_training " + shlex.join(sys.argv[1:]),
+        "command": "python -m course_utils.gpt_training " + shlex.join(args.argv),
         "train_seconds": round(history.seconds, 1),
         "tokens_per_second": round(history.tokens_per_second),
         "threads": torch.get_num_threads(),
@@ -403,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="steps of the checkpoint recipe to time (default 500)")
     bench.add_argument("--eval-every", type=int, default=50)
     bench.add_argument("--threads", type=int, default=None)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # recorded in the checkpoint as the exact command
     return _train_command(args) if args.command == "train" else _benchmark_command(args)
 
 

@@ -167,7 +167,7 @@ class SmolLM2Model(LanguageModel):
         self.stop_ids = frozenset({int(llama_logits.llama.token_eos()), 0})
 
     def encode(self, text: str) -> list[int]:
-        return list(self.lm.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return self.lm.tokenize(text, special=True)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.lm.detokenize([i for i in ids if i not in self.stop_ids])

@@ -110,8 +110,10 @@ class LlamaLogits:
         self.vocab_size = int(llama.n_vocab())
         self.n_ctx = int(llama.n_ctx())
 
-    def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
-        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+    def tokenize(self, text: str, add_bos: bool = False, special: bool = False) -> list[int]:
+        """Token ids of ``text``; ``special=True`` reads chat markers such as ``<|im_end|>``
+        as their special tokens instead of as plain text."""
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
     def detokenize(self, ids: Sequence[int]) -> str:
         return self.llama.detokenize(list(ids)).decode("utf-8", errors="replace")

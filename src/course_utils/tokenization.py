@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from course_utils.bpe import BPETokenizer, utf8_bytes
+from course_utils.bpe import BPETokenizer, check_unicode_text
 from course_utils.validation import check_int
 
 if TYPE_CHECKING:
@@ -57,13 +57,6 @@ def _unicode_to_byte() -> dict[str, int]:
     return {ch: b for b, ch in byte_to_unicode().items()}
 
 
-def _check_text(text: object) -> str:
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a str, got {type(text).__name__}.")
-    utf8_bytes(text)  # lone surrogates: a clear ValueError
-    return text
-
-
 @dataclass(frozen=True)
 class TokenizerView:
     """One tokenizer behind a common interface.
@@ -84,7 +77,7 @@ class TokenizerView:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (a ``ValueError`` for non-str text or lone surrogates)."""
-        return list(self.encode_fn(_check_text(text)))
+        return list(self.encode_fn(check_unicode_text(text)))
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of the token ids."""
@@ -147,7 +140,7 @@ def train_hf_bpe(text: str, vocab_size: int, min_frequency: int = 2) -> Any:
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    text = _check_text(text)
+    text = check_unicode_text(text)
     if not text:
         raise ValueError("text is empty: BPE needs a training text to count pairs in.")
     check_int("vocab_size", vocab_size, low=256, high=1_000_000)
@@ -164,7 +157,7 @@ def train_hf_bpe(text: str, vocab_size: int, min_frequency: int = 2) -> Any:
 
 def chars_per_token(view: TokenizerView, text: str) -> float:
     """Compression of ``text``: characters divided by tokens (text must be non-empty)."""
-    if not _check_text(text):
+    if not check_unicode_text(text):
         raise ValueError("text is empty: there is nothing to count.")
     return len(text) / len(view.encode(text))
 
@@ -188,7 +181,7 @@ def compare(views: Sequence[TokenizerView], texts: Mapping[str, str]) -> pd.Data
     for view in views:
         row: dict[str, Any] = {"vocab size": view.vocab_size}
         for label, text in texts.items():
-            if not _check_text(text):
+            if not check_unicode_text(text):
                 raise ValueError(f"text {label!r} is empty.")
             ids = view.encode(text)
             row[f"tokens ({label})"] = len(ids)
@@ -227,7 +220,7 @@ def tokens_html(view: TokenizerView, text: str, show_ids: bool = True,
         show_ids: print each token's id under it (always in the hover title).
         max_tokens: show at most this many tokens (the count says how many there are).
     """
-    if not _check_text(text):
+    if not check_unicode_text(text):
         raise ValueError("text is empty: type something to tokenize.")
     check_int("max_tokens", max_tokens, low=1)
     ids = view.encode(text)
