@@ -243,7 +243,8 @@ class SmolLM2:
         completion = self.chat(messages, system=system, max_tokens=max_tokens,
                                grammar=self._schemas[key], **settings)
         try:
-            return json.loads(completion.text), completion
+            # strict=False: llama.cpp's JSON grammar lets raw newlines into strings
+            return json.loads(completion.text, strict=False), completion
         except json.JSONDecodeError:
             raise ValueError(f"The answer is not complete JSON ({completion.finish_reason}, "
                              f"{completion.completion_tokens} tokens): {completion.text!r}. "
