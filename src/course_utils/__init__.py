@@ -25,6 +25,20 @@ One module per topic:
 - :mod:`course_utils.gpt_training` - its training recipe, scoring, checkpoints, benchmark (chapter 05).
 - :mod:`course_utils.sampling` - decoding strategies for any language model (chapter 06).
 - :mod:`course_utils.smollm2` - SmolLM2-135M-Instruct offline: tokenizer and llama.cpp engine.
+- :mod:`course_utils.llm` - SmolLM2 as an LLM: chat, streaming, JSON grammars (llama.cpp) and
+  the transformers inspection path with a dequantized cache (chapters 10-14).
+- :mod:`course_utils.chat` - chat widget and model-inspection helpers (chapter 10).
+- :mod:`course_utils.prompting` - labelled task set, prompt styles and their scoring (chapter 11).
+- :mod:`course_utils.writing` - writing templates, length control, ROUGE/chrF scoring (chapter 12).
+- :mod:`course_utils.sandbox` - run untrusted code in a guarded subprocess (chapter 13).
+- :mod:`course_utils.codegen` - code-generation tasks, pass@k, repair loop (chapter 13).
+- :mod:`course_utils.finetune` - LoRA fine-tuning of SmolLM2 on a generated task (chapter 14).
+- :mod:`course_utils.image_eval` - the image evaluation kit: digit judge, Fréchet distance.
+- :mod:`course_utils.autoencoders` - autoencoder and VAE on digits (chapter 07).
+- :mod:`course_utils.gan` - GANs: losses, 2-D ring, mode coverage, digit DCGAN (chapter 20).
+- :mod:`course_utils.diffusion` - DDPM from scratch: schedule, forward noising, reverse sampler (chapter 21).
+- :mod:`course_utils.diffusion_training` - the denoiser network, its training and checkpoint (chapter 21).
+- :mod:`course_utils.guidance` - text prompts and classifier-free guidance (chapter 22).
 - :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
 """
 
