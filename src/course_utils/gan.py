@@ -97,6 +97,16 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> t
 
 # --- 2-D GAN -----------------------------------------------------------------------------------
 
+def _check_adversarial_settings(config) -> None:
+    """The optimiser and loss fields both GAN configs share: learning rates, beta1, seed, loss."""
+    for name in ("lr_g", "lr_d"):
+        check_float(name, getattr(config, name), low=0, high=1, low_inclusive=False)
+    check_float("beta1", config.beta1, low=0, high=1, high_inclusive=False)
+    check_int("seed", config.seed, low=0)
+    if config.loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}.")
+
+
 @dataclass(frozen=True)
 class GANConfig:
     """A 2-D GAN and its training recipe (two small MLPs, Adam). The defaults are chapter 20's
@@ -121,12 +131,7 @@ class GANConfig:
         check_int("steps", self.steps, low=1, high=200_000)
         check_int("d_steps", self.d_steps, low=1, high=20)
         check_int("batch_size", self.batch_size, low=2, high=65_536)
-        for name in ("lr_g", "lr_d"):
-            check_float(name, getattr(self, name), low=0, high=1, low_inclusive=False)
-        check_float("beta1", self.beta1, low=0, high=1, high_inclusive=False)
-        check_int("seed", self.seed, low=0)
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
+        _check_adversarial_settings(self)
 
 
 def _mlp(n_in: int, hidden: int, layers: int, n_out: int,
@@ -390,12 +395,7 @@ class DigitGANConfig:
         check_int("steps", self.steps, low=1, high=200_000)
         check_int("d_steps", self.d_steps, low=1, high=20)
         check_int("batch_size", self.batch_size, low=2, high=8192)
-        for name in ("lr_g", "lr_d"):
-            check_float(name, getattr(self, name), low=0, high=1, low_inclusive=False)
-        check_float("beta1", self.beta1, low=0, high=1, high_inclusive=False)
-        check_int("seed", self.seed, low=0)
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
+        _check_adversarial_settings(self)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
