@@ -39,6 +39,8 @@ One module per topic:
 - :mod:`course_utils.diffusion` - DDPM from scratch: schedule, forward noising, reverse sampler (chapter 21).
 - :mod:`course_utils.diffusion_training` - the denoiser network, its training and checkpoint (chapter 21).
 - :mod:`course_utils.guidance` - text prompts and classifier-free guidance (chapter 22).
+- :mod:`course_utils.editing` - inpainting (replace, RePaint), SDEdit, masks and sketches (chapter 23).
+- :mod:`course_utils.style` - Gram matrices on a random-weight network: textures, style transfer (chapter 23).
 - :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
 """
 
