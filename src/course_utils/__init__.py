@@ -41,6 +41,8 @@ One module per topic:
 - :mod:`course_utils.guidance` - text prompts and classifier-free guidance (chapter 22).
 - :mod:`course_utils.editing` - inpainting (replace, RePaint), SDEdit, masks and sketches (chapter 23).
 - :mod:`course_utils.style` - Gram matrices on a random-weight network: textures, style transfer (chapter 23).
+- :mod:`course_utils.pointcloud` - procedural 3-D shapes, Chamfer distance, coverage, PointNet judge, 3-D views (chapter 24).
+- :mod:`course_utils.pointcloud_training` - the point denoiser, its training and checkpoint, shape prompts (chapter 24).
 - :mod:`course_utils.notebook_runner` - execute notebooks, record timings, status page.
 """
 
