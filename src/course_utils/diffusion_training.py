@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -299,9 +299,10 @@ class DigitDiffusion:
         return x_to_images(x)
 
 
-def save_digit_diffusion(path: Path, model: Denoiser, schedule: NoiseSchedule,
-                         record: dict) -> Path:
-    """Weights, config, schedule and training record in one safetensors file."""
+def save_denoiser(path: Path, model: nn.Module, schedule: NoiseSchedule, record: dict) -> Path:
+    """Weights, config (``model.config.to_json()``), schedule and training record of any of the
+    course's denoisers in one safetensors file (no pickle). Chapter 24's point denoiser uses it
+    too."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -314,25 +315,43 @@ def save_digit_diffusion(path: Path, model: Denoiser, schedule: NoiseSchedule,
     return path
 
 
-@lru_cache(maxsize=2)
-def load_digit_diffusion(path: Path = CHECKPOINT) -> DigitDiffusion:
-    """The committed class-conditional DDPM for 8x8 digits (eval mode; no pickle)."""
+def read_denoiser(path: Path, build: Callable[[str], nn.Module], what: str,
+                  train_command: str) -> tuple[nn.Module, NoiseSchedule, dict]:
+    """Load a file written by :func:`save_denoiser`.
+
+    Args:
+        path: the safetensors file.
+        build: makes the (untrained) network from the stored config JSON.
+        what: the checkpoint's name for error messages, e.g. ``"digit-diffusion"``.
+        train_command: the command that makes a missing file, for the error message.
+
+    Returns:
+        ``(model in eval mode without gradients, schedule, training record)``.
+    """
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: train it with `python -m "
-                                "course_utils.diffusion_training train`.")
+        raise FileNotFoundError(f"{path} is missing: train it with `{train_command}`.")
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata() or {}
     if "config" not in meta or "schedule" not in meta:
-        raise ValueError(f"{path} is not a digit-diffusion checkpoint.")
-    model = Denoiser(DenoiserConfig.from_json(meta["config"]))
+        raise ValueError(f"{path} is not a {what} checkpoint.")
+    model = build(meta["config"])
     model.load_state_dict(load_file(str(path)))
     model.eval().requires_grad_(False)
     schedule = make_schedule(**json.loads(meta["schedule"]))
-    return DigitDiffusion(model, schedule, json.loads(meta.get("record", "{}")))
+    return model, schedule, json.loads(meta.get("record", "{}"))
+
+
+@lru_cache(maxsize=2)
+def load_digit_diffusion(path: Path = CHECKPOINT) -> DigitDiffusion:
+    """The committed class-conditional DDPM for 8x8 digits (eval mode; no pickle)."""
+    model, schedule, record = read_denoiser(
+        path, lambda config: Denoiser(DenoiserConfig.from_json(config)), "digit-diffusion",
+        "python -m course_utils.diffusion_training train")
+    return DigitDiffusion(model, schedule, record)
 
 
 def evaluate_digit_model(digits: DigitDiffusion, n: int = 500, seed: int = 1) -> dict:
@@ -378,7 +397,7 @@ def _train_command(args: argparse.Namespace) -> int:
               "train_images": len(data), "train_config": asdict(recipe),
               "schedule": schedule.as_dict()}
     record.update(evaluate_digit_model(DigitDiffusion(ema, schedule, record)))
-    save_digit_diffusion(args.out, ema, schedule, record)
+    save_denoiser(args.out, ema, schedule, record)
     print(json.dumps(record, indent=1))
     return 0
 

@@ -44,7 +44,8 @@ from torch.nn import functional as F
 from course_utils import pointcloud as P
 from course_utils.diffusion import (EpsFn, NoiseSchedule, StepResult, Trajectory, make_schedule,
                                     q_sample, sample, sample_trajectory)
-from course_utils.diffusion_training import TrainConfig, TrainHistory, timestep_embedding
+from course_utils.diffusion_training import (TrainConfig, TrainHistory, read_denoiser, save_denoiser,
+                                              timestep_embedding)
 from course_utils.progress import progress
 from course_utils.validation import check_float, check_int
 
@@ -322,40 +323,13 @@ class ShapeDiffusion:
                                  generator=torch.Generator().manual_seed(seed))
 
 
-def save_shape_diffusion(path: Path, model: PointDenoiser, schedule: NoiseSchedule,
-                         record: dict) -> Path:
-    """Weights, config, schedule and training record in one safetensors file."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"config": model.config.to_json(),
-                "schedule": json.dumps({"kind": schedule.kind, "num_steps": schedule.num_steps}),
-                "record": json.dumps(record, sort_keys=True)}
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
-              metadata=metadata)
-    return path
-
-
 @lru_cache(maxsize=2)
 def load_shape_diffusion(path: Path = CHECKPOINT) -> ShapeDiffusion:
     """The committed shape-conditional point-cloud DDPM (eval mode; no pickle)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: train it with `python -m "
-                                "course_utils.pointcloud_training train`.")
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata() or {}
-    if "config" not in meta or "schedule" not in meta:
-        raise ValueError(f"{path} is not a shape-diffusion checkpoint.")
-    model = PointDenoiser(PointDenoiserConfig.from_json(meta["config"]))
-    model.load_state_dict(load_file(str(path)))
-    model.eval().requires_grad_(False)
-    schedule = make_schedule(**json.loads(meta["schedule"]))
-    return ShapeDiffusion(model, schedule, json.loads(meta.get("record", "{}")))
+    model, schedule, record = read_denoiser(
+        path, lambda config: PointDenoiser(PointDenoiserConfig.from_json(config)),
+        "shape-diffusion", "python -m course_utils.pointcloud_training train")
+    return ShapeDiffusion(model, schedule, record)
 
 
 def evaluate_shape_model(shapes: ShapeDiffusion, per_shape: int = 20, guidance: float = 1.0,
@@ -478,7 +452,7 @@ def _train_command(args: argparse.Namespace) -> int:
               "train_clouds": len(clouds), "n_points": N_POINTS,
               "train_config": asdict(recipe), "schedule": schedule.as_dict()}
     record["quality"] = evaluate_shape_model(ShapeDiffusion(ema, schedule, record))
-    save_shape_diffusion(args.out or CHECKPOINT, ema, schedule, record)
+    save_denoiser(args.out or CHECKPOINT, ema, schedule, record)
     print(json.dumps(record, indent=1))
     return 0
 
