@@ -24,6 +24,10 @@ REQUIRED_HEADINGS = ["## Learning objectives", "## Where this fits", "## Measure
                      "## Exercises", "## Key takeaways"]
 MAX_NOTEBOOK_BYTES = 2_000_000
 MAX_OUTPUT_BYTES = 1_000_000
+# Every Plotly 3-D scene is a WebGL context; browsers keep about 16 per page and drop the
+# oldest beyond that (blank figures, and errors in JupyterLab).
+MAX_3D_SCENES = 12
+PLOTLY_JSON = "application/vnd.plotly.v1+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -147,6 +151,18 @@ def test_output_size_budget(notebook):
         for out in cell.outputs:
             size = len(json.dumps(out))
             assert size <= MAX_OUTPUT_BYTES, f"one output is {size} bytes: {cell.source[:80]}"
+
+
+def test_few_enough_3d_scenes_for_the_browser(notebook):
+    _, nb = notebook
+    scenes = 0
+    for cell in _code_cells(nb):
+        for out in cell.outputs:
+            figure = out.get("data", {}).get(PLOTLY_JSON)
+            if figure:
+                figure = json.loads(figure) if isinstance(figure, str) else figure
+                scenes += sum(key.startswith("scene") for key in figure.get("layout", {}))
+    assert scenes <= MAX_3D_SCENES, f"{scenes} 3-D scenes (WebGL contexts) > {MAX_3D_SCENES}"
 
 
 def test_interactive_outputs_work_in_the_book(notebook):

@@ -279,7 +279,11 @@ def test_views_draw_every_point():
     clouds = P.sample_shapes("cone", 3, 40, seed=0)
     fig = P.cloud_gallery(clouds, titles=["a", "b", "c"], ncols=2)
     assert len(fig.data) == 3 and all(len(trace.x) == 40 for trace in fig.data)
-    assert "scene3" in fig.layout
+    assert "scene2" not in fig.layout  # one WebGL scene for the whole gallery
+    centres = np.array([[np.mean(trace.x), np.mean(trace.z)] for trace in fig.data])
+    spacing = P.GALLERY_SPACING
+    assert np.allclose(centres - centres[0], [[0, 0], [spacing, 0], [0, -spacing]], atol=0.3)
+    assert [a.text for a in fig.layout.scene.annotations] == ["a", "b", "c"]
     import matplotlib.pyplot as plt
 
     still = P.plot_cloud(clouds[0], azimuth=90)

@@ -460,15 +460,22 @@ def _scene(limit: float = 1.05) -> dict:
             "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 0.9}}}
 
 
-def cloud_gallery(clouds: object, titles: Sequence[str] | None = None, ncols: int = 5,
-                  colors: Sequence[str] | None = None, height_per_row: int = 260,
-                  title: str = "") -> "go.Figure":
-    """Clouds (B, N, 3) side by side, each in its own rotatable 3-D scene (Plotly).
+EYE = 1.45  # camera distance per unit of the figure's height / width (fits 1-10 columns)
+GALLERY_SPACING = 2.8  # distance between neighbouring clouds' centres (clouds have radius ~1)
 
-    Each scene has its own camera: drag one to turn it. Keep ``B * N`` modest (a few thousand
-    points) so that the stored figure stays small.
+
+def cloud_gallery(clouds: object, titles: Sequence[str] | None = None, ncols: int = 5,
+                  colors: Sequence[str] | None = None, width: int = 720,
+                  title: str = "") -> "go.Figure":
+    """Clouds (B, N, 3) side by side in **one** rotatable 3-D scene (Plotly).
+
+    Cloud ``k`` is shifted to column ``k % ncols`` (along x) and row ``k // ncols`` (down z),
+    :data:`GALLERY_SPACING` apart, and titled by a label above it; dragging turns the whole
+    gallery. One scene, not one per cloud, because every 3-D scene is a WebGL context and
+    browsers keep only about 16 per page: a page with more loses the oldest figures.
+    Keep ``B * N`` modest (a few thousand points) so that the stored figure stays small.
     """
-    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
 
     x = check_clouds(clouds)
     check_int("ncols", ncols, low=1, high=10)
@@ -482,18 +489,42 @@ def cloud_gallery(clouds: object, titles: Sequence[str] | None = None, ncols: in
     colors = list(colors) if colors is not None else [PALETTE[0]] * len(x)
     ncols = min(ncols, len(x))
     nrows = -(-len(x) // ncols)
-    fig = make_subplots(rows=nrows, cols=ncols, specs=[[{"type": "scene"}] * ncols] * nrows,
-                        subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.04)
-    for k, cloud in enumerate(x):
-        fig.add_trace(cloud_trace(cloud, color=colors[k]), row=k // ncols + 1,
-                      col=k % ncols + 1)
-    scenes = {("scene" if k == 0 else f"scene{k + 1}"): _scene() for k in range(len(x))}
-    fig.update_layout(height=height_per_row * nrows + 40, margin={"l": 0, "r": 0, "t": 50,
-                                                                   "b": 0},
-                      title=title, **scenes)
-    fig.update_annotations(font_size=12)
-    return fig
+    offsets = torch.tensor([[(k % ncols) * GALLERY_SPACING, 0.0, -(k // ncols) * GALLERY_SPACING]
+                            for k in range(len(x))])                       # (B, 3)
+    fig = go.Figure([cloud_trace(cloud + offset, color=color)
+                     for cloud, offset, color in zip(x, offsets, colors)])
+    labels = [{"x": float(o[0]), "y": 0.0, "z": float(o[2]) + 1.3, "text": text,
+               "showarrow": False, "font": {"size": 12}} for o, text in zip(offsets, titles) if text]
+    hidden = {"visible": False}
+    top = 40 if title else 10
+    # a square cell of width / ncols per cloud, but not too flat a figure: the camera would
+    # come so close that perspective stretches the clouds at the sides
+    height = max(round(nrows * width / ncols), round(0.36 * width)) + top
+    # A 3-D camera has a fixed vertical field of view, so the visible width grows with
+    # width / height: the camera distance that fits the gallery is proportional to
+    # height / width (the scene's width, x, is its unit length). The width is fixed
+    # because a narrower figure would crop the gallery's sides.
+    distance = EYE * height / width
+    x_range = [-1.3, (ncols - 1) * GALLERY_SPACING + 1.3]
+    y_range = [-1.3, 1.3]
+    z_range = [-(nrows - 1) * GALLERY_SPACING - 1.3, 1.6]
 
+    def span(r: list[float]) -> float:
+        return r[1] - r[0]
+
+    fig.update_layout(
+        width=width, height=height, title=title,
+        margin={"l": 0, "r": 0, "t": top, "b": 0},
+        scene={"xaxis": {**hidden, "range": x_range}, "yaxis": {**hidden, "range": y_range},
+               "zaxis": {**hidden, "range": z_range}, "annotations": labels,
+               # true proportions, with the gallery's width (x) as the unit length
+               "aspectmode": "manual",
+               "aspectratio": {"x": 1.0, "y": span(y_range) / span(x_range),
+                               "z": span(z_range) / span(x_range)},
+               # seen from the front and a little above
+               "camera": {"eye": {"x": 0.0, "y": -0.97 * distance, "z": 0.25 * distance},
+                          "center": {"x": 0.0, "y": 0.0, "z": 0.0}}})
+    return fig
 
 
 def plot_cloud(cloud: object, title: str = "", azimuth: float = 45.0, elevation: float = 25.0,
