@@ -493,7 +493,9 @@ def cloud_gallery(clouds: object, titles: Sequence[str] | None = None, ncols: in
                             for k in range(len(x))])                       # (B, 3)
     fig = go.Figure([cloud_trace(cloud + offset, color=color)
                      for cloud, offset, color in zip(x, offsets, colors)])
-    labels = [{"x": float(o[0]), "y": 0.0, "z": float(o[2]) + 1.3, "text": text,
+    # a title above each cloud; "<br>" breaks a long one into lines
+    labels = [{"x": float(o[0]), "y": 0.0, "z": float(o[2]) + 1.25 + 0.12 * text.count("<br>"),
+               "text": text,
                "showarrow": False, "font": {"size": 12}} for o, text in zip(offsets, titles) if text]
     hidden = {"visible": False}
     top = 40 if title else 10
