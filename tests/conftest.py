@@ -82,3 +82,14 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch thread (steady timings, no oversubscription), then restore."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

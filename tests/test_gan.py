@@ -18,12 +18,7 @@ from course_utils.data import make_2d_mixture
 COLLAPSING = {"lr_g": 1e-2, "lr_d": 1e-3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

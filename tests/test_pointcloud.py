@@ -18,12 +18,7 @@ from course_utils.diffusion import make_schedule
 from course_utils.diffusion_training import TrainConfig
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- procedural shapes -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ One module per topic:
 - :mod:`course_utils.environment` - ``setup()``: seeds, threads, plotting style, offline flags.
 - :mod:`course_utils.device` - choose CPU / CUDA / MPS.
 - :mod:`course_utils.progress` - progress bars for loops longer than a couple of seconds.
+- :mod:`course_utils.checkpoint_files` - reading the course's safetensors checkpoints, with clear errors.
 - :mod:`course_utils.plotting` - matplotlib and Plotly helpers (incl. figures that stay
   interactive in the static book).
 - :mod:`course_utils.widgets` - ipywidgets builders that validate input and never die.

@@ -35,6 +35,7 @@ from torch.nn import functional as F
 
 from course_utils.diffusion import (SCHEDULE_KINDS, EpsFn, NoiseSchedule, images_to_x,
                                     make_schedule, q_sample, sample, x_to_images)
+from course_utils.checkpoint_files import read_checkpoint
 from course_utils.progress import progress
 from course_utils.validation import check_float, check_int
 
@@ -328,18 +329,9 @@ def read_denoiser(path: Path, build: Callable[[str], nn.Module], what: str,
     Returns:
         ``(model in eval mode without gradients, schedule, training record)``.
     """
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: train it with `{train_command}`.")
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata() or {}
-    if "config" not in meta or "schedule" not in meta:
-        raise ValueError(f"{path} is not a {what} checkpoint.")
+    tensors, meta = read_checkpoint(path, what, train_command, required=("config", "schedule"))
     model = build(meta["config"])
-    model.load_state_dict(load_file(str(path)))
+    model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     schedule = make_schedule(**json.loads(meta["schedule"]))
     return model, schedule, json.loads(meta.get("record", "{}"))

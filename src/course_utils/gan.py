@@ -61,6 +61,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_utils.checkpoint_files import read_checkpoint
 from course_utils.progress import progress
 from course_utils.validation import check_float, check_int, check_points
 
@@ -573,19 +574,8 @@ def save_digit_gan(run: GANRun, record: dict, path: Path = CHECKPOINT) -> Path:
 
 def load_digit_gan(path: Path | str = CHECKPOINT) -> PretrainedDigitGAN:
     """Load a checkpoint written by :func:`save_digit_gan` (default: the committed one)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: train it with `python -m course_utils.gan "
-                                "train`.")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-    if "config" not in metadata:
-        raise ValueError(f"{path} is not a digit-GAN checkpoint (no config in its metadata).")
+    tensors, metadata = read_checkpoint(path, "digit-GAN", "python -m course_utils.gan train")
     config = DigitGANConfig(**json.loads(metadata["config"]))
-    tensors = load_file(str(path))
     generator = DigitGenerator(config.latent_dim, config.width)
     generator.load_state_dict({k.removeprefix("generator."): v for k, v in tensors.items()
                                if k.startswith("generator.")})

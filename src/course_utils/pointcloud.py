@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_utils.checkpoint_files import read_checkpoint
 from course_utils.validation import check_int
 
 if TYPE_CHECKING:
@@ -422,19 +423,10 @@ def save_classifier(path: Path, model: PointNetClassifier, record: dict) -> Path
 @lru_cache(maxsize=2)
 def load_shape_classifier(path: Path = CLASSIFIER_CHECKPOINT) -> PointNetClassifier:
     """The committed shape judge (eval mode); its training record is ``.record``."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: train it with `python -m "
-                                "course_utils.pointcloud_training train-classifier`.")
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata() or {}
-    if "config" not in meta:
-        raise ValueError(f"{path} is not a shape-classifier checkpoint.")
+    tensors, meta = read_checkpoint(path, "shape-classifier", "python -m "
+                                    "course_utils.pointcloud_training train-classifier")
     model = PointNetClassifier(ClassifierConfig.from_json(meta["config"]))
-    model.load_state_dict(load_file(str(path)))
+    model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     model.record = json.loads(meta.get("record", "{}"))
     return model
