@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -98,10 +99,19 @@ def load_image(name: str, size: int = 64) -> np.ndarray:
     Returns:
         (size, size, 3) float32 in [0, 1].
     """
+    check_int("size", size, low=MIN_SIZE, high=MAX_SIZE)
+    if not isinstance(name, str) or name not in TEXTURES + PHOTOS:
+        raise ValueError(f"Unknown image {name!r}: use one of "
+                         f"{', '.join(TEXTURES + PHOTOS)}.")
+    return _load_image(name, size).copy()  # a copy: callers may change their array
+
+
+@lru_cache(maxsize=32)
+def _load_image(name: str, size: int) -> np.ndarray:
+    """:func:`load_image` for a checked name and size, decoded and resized once per process."""
     from skimage import data as skdata
     from skimage.transform import resize
 
-    check_int("size", size, low=MIN_SIZE, high=MAX_SIZE)
     if name in TEXTURES:
         raw = getattr(skdata, name)()
         c = raw.shape[0] // 2
@@ -110,11 +120,8 @@ def load_image(name: str, size: int = 64) -> np.ndarray:
         from course_utils.data import load_sample_photos
 
         raw = load_sample_photos()[name]
-    elif name in PHOTOS:
-        raw = getattr(skdata, name)()
     else:
-        raise ValueError(f"Unknown image {name!r}: use one of "
-                         f"{', '.join(TEXTURES + PHOTOS)}.")
+        raw = getattr(skdata, name)()
     h, w = raw.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
