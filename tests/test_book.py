@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import toc_pages
+
+# one worker builds the book once and runs every check of it
+pytestmark = pytest.mark.xdist_group("book")
 
 REMOTE_ASSET = re.compile(r"<(?:script|link)[^>]+(?:src|href)=\"(?:https?:)?//[^\"]+\.(?:js|css)[^\"]*\"")
 

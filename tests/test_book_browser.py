@@ -1,13 +1,16 @@
 """Open every page of the built book in headless Chromium, offline, like a reader would.
 
 Checks: no JavaScript errors, no failed or remote requests, images load, Plotly figures and
-saved widgets are drawn, equations are typeset.
+saved widgets are drawn, equations are typeset, and axe-core (the accessibility engine, from
+the pinned ``axe-playwright-python`` wheel, injected from its installed file) finds no serious
+or critical violation.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -15,6 +18,9 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import toc_pages
+
+# one worker builds the book once and runs every check of it
+pytestmark = pytest.mark.xdist_group("book")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +32,27 @@ def server(built_book):
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+# axe-core's own copy inside the pinned wheel: nothing is fetched when the test runs
+AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").origin).parent / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return {version: axe.version, violations: result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + '  ' + ((n.failureSummary || '').split('\\n')[1] || ''))}))};
+}"""
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical axe-core violations on the loaded page, one line per element."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(RUN_AXE)
+    return [f"[{v['impact']}] {v['id']} ({v['help']}): {node}"
+            for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS
+            for node in v["nodes"]]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -83,6 +110,9 @@ def test_page_loads_cleanly_and_renders(browser, server, page_path, tmp_path):
             assert rendered >= views, f"{views} widget views, {rendered} rendered"
             assert page.locator("text=Error rendering").count() == 0
             assert page.locator("img").count() >= 1
+        violations = axe_violations(page)
+        assert not violations, f"{len(violations)} accessibility violations:\n" + \
+            "\n".join(violations[:25])
     finally:
         page.close()
 

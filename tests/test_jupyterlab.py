@@ -1,9 +1,14 @@
 """Run every chapter in a real JupyterLab, in headless Chromium, as a learner would.
 
-For each notebook: open it in JupyterLab, clear outputs, "Run All", and check that every cell
-ran without an error, that widgets and Plotly figures are drawn by JupyterLab's own renderers,
-and that moving the first slider keeps the notebook healthy. The notebooks are copied to a
-temporary folder first, so JupyterLab's autosave cannot touch the repository.
+This is the one execution of each notebook in `make test`. For each notebook: open it in
+JupyterLab, clear outputs, "Run All", and check that every cell ran without an error, that
+the cells nbval checks (``# NBVAL_CHECK_OUTPUT``) print what the stored notebook shows, that
+widgets and Plotly figures are drawn by JupyterLab's own renderers, and that moving the first
+slider keeps the notebook healthy. The notebooks are copied to a temporary folder first, so
+JupyterLab's autosave cannot touch the repository.
+
+Under pytest-xdist every worker runs its own JupyterLab; the cores are shared out between
+the workers' kernels (``COURSE_THREADS``) so that two notebooks in parallel do not fight.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ import socket
 import subprocess
 import sys
 import time
+import os
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import ROOT
+from stored_outputs import output_mismatches
+
+pytestmark = pytest.mark.notebook
 
 NOTEBOOKS = sorted(p.relative_to(ROOT / "notebooks").as_posix()
                    for p in (ROOT / "notebooks").rglob("*.ipynb")
@@ -35,9 +45,12 @@ START_RUN_ALL = """async () => {
   window.jupyterapp.commands.execute('notebook:run-all-cells');
 }"""
 
-# every code cell has an execution count and the kernel is idle again
+# every code cell has an execution count and the kernel is idle again (or it died: a native
+# crash in the kernel ends the wait at once instead of after the timeout)
 ALL_DONE = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
+  const status = panel.sessionContext.session?.kernel?.status;
+  if (['dead', 'autorestarting', 'restarting'].includes(status)) return true;
   const cells = panel.content.model.cells;
   for (let i = 0; i < cells.length; i++) {
     const cell = cells.get(i);
@@ -65,6 +78,16 @@ CELL_REPORT = """() => {
 }"""
 
 
+def kernel_environment() -> dict[str, str]:
+    """The environment for JupyterLab and its kernels: this worker's share of the cores."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    env = dict(os.environ)
+    if workers > 1 and "COURSE_THREADS" not in env:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        env.update(COURSE_THREADS=threads, OMP_NUM_THREADS=threads)
+    return env
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,7 +107,8 @@ def lab(tmp_path_factory):
                f"--LabApp.workspaces_dir={work / 'workspaces'}",
                f"--LabApp.user_settings_dir={work / 'settings'}", "--allow-root"]
     log = open(work / "lab.log", "w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                              env=kernel_environment())
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -122,8 +146,15 @@ def test_notebook_runs_in_jupyterlab(browser, lab, notebook):
         page.wait_for_timeout(1000)
         page.wait_for_function(ALL_DONE, timeout=RUN_ALL_TIMEOUT_MS, polling=1000)
         report = page.evaluate(CELL_REPORT)
+        assert report["kernel"] not in ("dead", "autorestarting", "restarting"), \
+            f"the kernel died (a crash in native code?) after {report['executed']} cells"
         assert report["errors"] == [], report["errors"]
         assert report["executed"] == report["code"] > 0, report
+        executed = nbformat.from_dict(page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.model.toJSON()"))
+        stored = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
+        mismatches = output_mismatches(stored, executed)
+        assert not mismatches, "\n\n".join(mismatches)
 
         notebook_panel = page.locator(".jp-NotebookPanel:visible")
         assert notebook_panel.locator(".jupyter-widgets").count() >= 1, "no widget drawn"

@@ -57,6 +57,8 @@ def _copy_plotly_js(app, exception) -> None:
 def setup(app):
     _plotly_js_source()  # fail early, with a clear message, if plotly is missing
     app.add_js_file("course-widgets-mathjax.js", priority=100)
+    app.add_js_file("course-a11y.js")  # names for widget sliders (screen readers)
+    app.add_css_file("course-a11y.css")  # contrast of widget buttons
     app.connect("html-page-context", _add_plotly_where_needed)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _copy_plotly_js)

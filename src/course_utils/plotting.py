@@ -178,3 +178,49 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
                 ax.set_title(str(titles[k]), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def figure_alt_text(fig: plt.Figure) -> str:
+    """Alternative text for a Matplotlib figure, from what the figure itself says.
+
+    Uses the figure's label (``fig.set_label("...")``, the place to write a full description)
+    when set; otherwise its title and, for each panel, the title and axis labels, e.g.
+    ``"Figure: Samples — panel 'epoch 5' (x: step, y: loss)"``.
+    """
+    label = fig.get_label()
+    if label and not label.isdigit():  # pyplot numbers unnamed figures "1", "2", ...
+        return label
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    panels = []
+    for ax in fig.get_axes():
+        words = [f"'{ax.get_title()}'" if ax.get_title() else ""]
+        axes = [f"{name}: {text}" for name, text in (("x", ax.get_xlabel()),
+                                                     ("y", ax.get_ylabel())) if text]
+        if axes:
+            words.append(f"({', '.join(axes)})")
+        if any(words):
+            panels.append(" ".join(w for w in words if w))
+    parts = [suptitle] if suptitle else []
+    if panels:
+        shown = panels[:6] + ([f"and {len(panels) - 6} more panels"] if len(panels) > 6 else [])
+        parts.append("panels " + "; ".join(shown))
+    n = len(fig.get_axes())
+    return "Figure: " + (" — ".join(parts) if parts else f"{n} image panel(s)")
+
+
+def figure_html(fig: plt.Figure, alt: str | None = None) -> str:
+    """The figure as an ``<img>`` (PNG, inline) that carries alternative text.
+
+    A figure displayed the usual way becomes an ``image/png`` output, which Jupyter renders
+    without ``alt``; screen readers then announce nothing. Args: ``alt`` overrides
+    :func:`figure_alt_text`. Returns an HTML string.
+    """
+    import base64
+    import html
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    text = html.escape(alt if alt is not None else figure_alt_text(fig), quote=True)
+    return f'<img src="data:image/png;base64,{data}" alt="{text}" style="max-width:100%">'

@@ -18,8 +18,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import HTML, display
 
+from course_utils.plotting import figure_html
 from course_utils.validation import check_float, check_int
 
 _STYLE = {"description_width": "initial"}
@@ -145,9 +146,12 @@ class SafePanel:
             for item in result if isinstance(result, (list, tuple)) else [result]:
                 if item is None:
                     continue
-                display(item)
                 if isinstance(item, plt.Figure):
+                    # an <img> with alt text: a plain image/png output has none
+                    display(HTML(figure_html(item)))
                     plt.close(item)  # shown once, inside the panel only
+                else:
+                    display(item)
         return True
 
     def show(self) -> None:
