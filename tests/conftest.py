@@ -93,3 +93,29 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Seconds spent per test file (setup + call + teardown, summed over workers).
+
+    The CI log then shows where the suite's time goes (notebooks in JupyterLab, book build and
+    browser, unit tests), which is what the time budget is planned from.
+    """
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid = getattr(report, "nodeid", "")
+            duration = getattr(report, "duration", None)
+            if not nodeid or duration is None:
+                continue
+            part = nodeid.split("::")[0]
+            totals[part] = totals.get(part, 0.0) + duration
+            if getattr(report, "when", "") == "call":
+                counts[part] = counts.get(part, 0) + 1
+    if not totals:
+        return
+    terminalreporter.section("time per suite part (summed over workers)")
+    for part, seconds in sorted(totals.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {counts.get(part, 0):4d} tests  {part}")
+    terminalreporter.write_line(f"{sum(totals.values()):8.1f} s  in all")

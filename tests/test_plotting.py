@@ -49,3 +49,25 @@ def test_plot_curves_and_image_grid():
     assert len(fig.axes) == 6
     with pytest.raises(ValueError, match=r"images must be \(N, H, W\)"):
         image_grid(np.zeros((8, 8)))
+
+
+def test_figure_alt_text_says_what_the_figure_shows():
+    import matplotlib.pyplot as plt
+
+    from course_utils.plotting import figure_alt_text, figure_html
+
+    fig, axes = plt.subplots(1, 2)
+    fig.suptitle("Two moons")
+    axes[0].set(title="real", xlabel="x1", ylabel="x2")
+    axes[1].set_title("samples")
+    text = figure_alt_text(fig)
+    assert text == "Figure: Two moons — panels 'real' (x: x1, y: x2); 'samples'"
+    html = figure_html(fig)
+    assert html.startswith('<img src="data:image/png;base64,')
+    assert 'alt="Figure: Two moons — panels &#x27;real&#x27;' in html
+    fig.set_label('A "described" figure')
+    assert figure_alt_text(fig) == 'A "described" figure'
+    assert 'alt="A &quot;described&quot; figure"' in figure_html(fig)
+    bare, _ = plt.subplots(2, 2)
+    assert figure_alt_text(bare) == "Figure: 4 image panel(s)"
+    plt.close("all")

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from course_utils.plotting import figure_html
+from course_utils.plotting import figure_alt_text, figure_html
 from course_utils.validation import check_float, check_int
 
 _STYLE = {"description_width": "initial"}
@@ -105,6 +105,7 @@ class SafePanel:
             raise ValueError("SafePanel needs at least one control.")
         self.controls = dict(controls)
         self.render = render
+        self.title = title
         self.status = widgets.HTML(value="")
         self.output = widgets.Output()
         self.last_error: str | None = None
@@ -148,7 +149,9 @@ class SafePanel:
                     continue
                 if isinstance(item, plt.Figure):
                     # an <img> with alt text: a plain image/png output has none
-                    display(HTML(figure_html(item)))
+                    alt = figure_alt_text(item)
+                    display(HTML(figure_html(item, f"{self.title}. {alt}" if self.title
+                                             else alt)))
                     plt.close(item)  # shown once, inside the panel only
                 else:
                     display(item)
