@@ -13,6 +13,9 @@ snippet that draws the figure with the ``plotly.min.js`` the book serves itself 
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -38,9 +41,9 @@ class _BookHtmlRenderer(MimetypeRenderer):
     """
 
     def to_mimebundle(self, fig_dict):
-        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False,
-                           validate=False, config={"displaylogo": False, "responsive": True})
-        return {"text/html": html}
+        markup = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False,
+                             validate=False, config={"displaylogo": False, "responsive": True})
+        return {"text/html": markup}
 
 
 def use_course_plotly_renderer() -> None:
@@ -190,7 +193,7 @@ def figure_alt_text(fig: plt.Figure) -> str:
     label = fig.get_label()
     if label and not label.isdigit():  # pyplot numbers unnamed figures "1", "2", ...
         return label
-    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    suptitle = fig.get_suptitle()
     panels = []
     for ax in fig.get_axes():
         words = [f"'{ax.get_title()}'" if ax.get_title() else ""]
@@ -204,8 +207,7 @@ def figure_alt_text(fig: plt.Figure) -> str:
     if panels:
         shown = panels[:6] + ([f"and {len(panels) - 6} more panels"] if len(panels) > 6 else [])
         parts.append("panels " + "; ".join(shown))
-    n = len(fig.get_axes())
-    return "Figure: " + (" — ".join(parts) if parts else f"{n} image panel(s)")
+    return "Figure: " + (" — ".join(parts) if parts else f"{len(fig.get_axes())} image panel(s)")
 
 
 def figure_html(fig: plt.Figure, alt: str | None = None) -> str:
@@ -215,10 +217,6 @@ def figure_html(fig: plt.Figure, alt: str | None = None) -> str:
     without ``alt``; screen readers then announce nothing. Args: ``alt`` overrides
     :func:`figure_alt_text`. Returns an HTML string.
     """
-    import base64
-    import html
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
