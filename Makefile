@@ -6,7 +6,7 @@
 #                             executed once in JupyterLab (two workers on two cores)
 #   make test-fast            everything except executing notebooks (a few minutes; while you work)
 #   make test-nbval           execute the notebooks with nbval in plain kernels (no browser)
-#   make lab                  open the notebooks in JupyterLab
+#   make lab                  open the notebooks in JupyterLab (LAB_ARGS="--no-browser ...")
 #   make execute              re-execute every notebook in a fresh kernel, store outputs + timings
 #   make execute NB=notebooks/01_foundations/01_what_is_generative_ai.ipynb   (one notebook)
 #   make timings              measure each notebook's run time without touching the files
@@ -65,7 +65,7 @@ $(LLAMA_STAMP): $(LLAMA_FLAGS)
 $(STAMP): requirements.txt constraints.txt pyproject.toml $(LLAMA_STAMP)
 	@echo "Installing the course environment into $(VENV)."
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m course_utils.engine_check
+	$(BIN)/python -m course_utils.llm.engine_check
 	@touch $(STAMP)
 
 book: $(STAMP)
@@ -84,8 +84,11 @@ test-fast: $(STAMP)
 test-nbval: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --nbval-lax notebooks
 
+# LAB_ARGS passes options to JupyterLab, e.g. LAB_ARGS="--no-browser --port 8899 --ip 0.0.0.0"
+# in a container. As root (containers often are), --allow-root is added.
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$(test "$$(id -u)" = 0 && echo --allow-root) $(LAB_ARGS)
 
 execute: $(STAMP)
 	$(BIN)/course-notebooks execute $(NB)
@@ -94,7 +97,7 @@ timings: $(STAMP)
 	$(BIN)/course-notebooks timings $(NB)
 
 engine-check: $(STAMP)
-	$(BIN)/python -m course_utils.engine_check --tokens 128 --threads $(JOBS) --repeats 3
+	$(BIN)/python -m course_utils.llm.engine_check --tokens 128 --threads $(JOBS) --repeats 3
 
 clean:
 	rm -rf _build

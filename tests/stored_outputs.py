@@ -13,8 +13,12 @@ import difflib
 from collections import defaultdict
 
 import nbformat
-from nbval.plugin import (coalesce_streams, find_comment_markers, find_metadata_tags,
-                          transform_streams_for_comparison)
+from nbval.plugin import (
+    coalesce_streams,
+    find_comment_markers,
+    find_metadata_tags,
+    transform_streams_for_comparison,
+)
 
 # nbval's IPyNbFile.skip_compare without --nbdime
 SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name",

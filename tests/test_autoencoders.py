@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import autoencoders as A
-from course_utils import image_eval as ie
+from course_utils.image import autoencoders as A
+from course_utils.metrics import image_quality as ie
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,15 @@ RUN_AXE = """async () => {
 }"""
 
 
+# Code cells (folded solutions opened first) whose text is wider than the code column.
+WIDE_CODE_CELLS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  return Array.from(document.querySelectorAll('.cell_input pre'))
+    .filter(pre => pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.textContent.split('\\n').reduce((a, b) => a.length > b.length ? a : b));
+}"""
+
+
 def axe_violations(page) -> list[str]:
     """Serious and critical axe-core violations on the loaded page, one line per element."""
     page.add_script_tag(path=str(AXE_JS))
@@ -61,7 +70,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def _visit(browser, url: str, screenshot: Path | None):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 800})  # a laptop screen
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
             if m.type == "error" else None)
@@ -110,6 +119,11 @@ def test_page_loads_cleanly_and_renders(browser, server, page_path, tmp_path):
             assert rendered >= views, f"{views} widget views, {rendered} rendered"
             assert page.locator("text=Error rendering").count() == 0
             assert page.locator("img").count() >= 1
+            # a saved panel's controls need Python: each one says so in the static book
+            notes = page.locator(".course-widget-note").count()
+            assert notes == views, f"{views} saved widget views, {notes} 'needs Python' notes"
+            wide = page.evaluate(WIDE_CODE_CELLS)
+            assert not wide, f"{len(wide)} code cell(s) scroll sideways at 1280 px: {wide[:3]}"
         violations = axe_violations(page)
         assert not violations, f"{len(violations)} accessibility violations:\n" + \
             "\n".join(violations[:25])
@@ -123,6 +137,9 @@ def test_index_redirects_to_the_landing_page(browser, server):
         page.wait_for_url("**/book/intro.html", timeout=10_000)
         assert "runnable course" in page.title()
         assert not [p for p in problems if "remote request" in p]
+        # one search box at 1280 px (the theme draws one in the header and one in the sidebar)
+        visible = [b for b in page.locator(".search-button-field").all() if b.is_visible()]
+        assert len(visible) == 1, f"{len(visible)} search boxes visible on the landing page"
     finally:
         page.close()
 

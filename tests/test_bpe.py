@@ -1,4 +1,4 @@
-"""Unit and property tests for course_utils.bpe, the from-scratch byte-level BPE."""
+"""Unit and property tests for course_utils.text.bpe, the from-scratch byte-level BPE."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils.bpe import MAX_VOCAB_SIZE, BPETokenizer
+from course_utils.text.bpe import MAX_VOCAB_SIZE, BPETokenizer
 
 TEXT = ("The naive cafe serves crème brûlée and café au lait. The model writes the text; "
         "the tokenizer splits the text into tokens. 日本語のテキスト 🤖🤖 1234 + 5678 = 6912\n"

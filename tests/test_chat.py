@@ -8,8 +8,8 @@ import os
 import pytest
 import torch
 
-from course_utils import chat, llm
-from course_utils.transformer import GPTConfig, TinyGPT
+from course_utils.llm import chat, smollm2
+from course_utils.text.transformer import GPTConfig, TinyGPT
 
 # --- what is inside ------------------------------------------------------------------------
 
@@ -155,12 +155,12 @@ class FakeModel:
     def complete(self, prompt, *, max_tokens, temperature, seed, on_token=None, **settings):
         last = prompt.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>")[0]
         self.calls.append({"prompt": prompt, "seed": seed, "temperature": temperature,
-                           "max_tokens": max_tokens})
+                           "max_tokens": max_tokens, **settings})
         pieces = ["echo ", f"{len(self.calls)}: ", last[:10]]
         for piece in pieces:
             if on_token is not None:
                 on_token(piece)
-        return llm.Completion("".join(pieces), self.count_tokens(prompt), len(pieces), 0.01,
+        return smollm2.Completion("".join(pieces), self.count_tokens(prompt), len(pieces), 0.01,
                               "stop")
 
 
@@ -173,14 +173,14 @@ def test_conversation_keeps_history_and_replays_seeds():
     assert [t["role"] for t in talk.history] == ["user", "assistant"] * 2
     assert talk.history[2]["content"] == "Second message"  # stripped
     second_prompt = model.calls[1]["prompt"]
-    assert second_prompt == llm.chat_prompt(talk.history[:3], system="Be brief.")
+    assert second_prompt == smollm2.chat_prompt(talk.history[:3], system="Be brief.")
     assert [c["seed"] for c in model.calls] == [0, 1]  # the turn number
     talk.reset()
     assert talk.history == [] and talk.system == "Be brief."
 
 
 def test_conversation_system_prompt_default_and_blank():
-    assert chat.Conversation(FakeModel()).system == llm.DEFAULT_SYSTEM
+    assert chat.Conversation(FakeModel()).system == smollm2.DEFAULT_SYSTEM
     talk = chat.Conversation(FakeModel(), system="   ")
     assert talk.system is None
     talk.send("Hi", max_tokens=5)
@@ -254,8 +254,10 @@ def test_chat_widget_streams_reports_bad_input_and_resets():
 
     widget.panel.controls["system"].value = ""
     widget.panel.controls["temperature"].value = 0.5
+    widget.panel.controls["repeat_penalty"].value = 1.2
     assert widget.say("Still there?")  # works again, with the new settings
     assert widget.panel.last_error is None and model.calls[-1]["temperature"] == 0.5
+    assert model.calls[-1]["repeat_penalty"] == 1.2
     assert "<|im_start|>system" not in model.calls[-1]["prompt"]
     assert len(widget.conversation.history) == 4
 
@@ -287,7 +289,7 @@ def test_first_load_is_measured_in_a_temporary_cache(monkeypatch, tmp_path):
         seen.append(os.environ["COURSE_CACHE_DIR"])
         return "model", "tokenizer"
 
-    monkeypatch.setattr(llm, "load_hf_model", fake_load)
+    monkeypatch.setattr(smollm2, "load_hf_model", fake_load)
     assert chat.first_load_seconds() >= 0
     assert seen and seen[0] != str(tmp_path) and not os.path.exists(seen[0])  # removed
     assert os.environ["COURSE_CACHE_DIR"] == str(tmp_path)  # restored
@@ -295,7 +297,7 @@ def test_first_load_is_measured_in_a_temporary_cache(monkeypatch, tmp_path):
     def failing_load():
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(llm, "load_hf_model", failing_load)
+    monkeypatch.setattr(smollm2, "load_hf_model", failing_load)
     with pytest.raises(RuntimeError, match="disk full"):
         chat.first_load_seconds()
     assert os.environ["COURSE_CACHE_DIR"] == str(tmp_path)
@@ -306,10 +308,10 @@ def test_inspection_path_timing_restores_the_thread_count(monkeypatch):
 
     def fake_generate(model, tokenizer, prompt, max_new_tokens):
         seen.append(torch.get_num_threads())
-        return llm.Completion("x" * max_new_tokens, 5, max_new_tokens, 0.5, "length")
+        return smollm2.Completion("x" * max_new_tokens, 5, max_new_tokens, 0.5, "length")
 
-    monkeypatch.setattr(llm, "load_hf_model", lambda: ("model", "tokenizer"))
-    monkeypatch.setattr(llm, "hf_generate", fake_generate)
+    monkeypatch.setattr(smollm2, "load_hf_model", lambda: ("model", "tokenizer"))
+    monkeypatch.setattr(smollm2, "hf_generate", fake_generate)
     before = torch.get_num_threads()
     row = chat.measure_inspection_path(n_threads=1, max_tokens=6, first_load_s=12.0)
     assert seen == [1, 1] and torch.get_num_threads() == before
@@ -322,12 +324,12 @@ def test_inspection_path_timing_restores_the_thread_count(monkeypatch):
 # --- real model --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return llm.load_smollm2(n_ctx=512, n_threads=1)
+def real_model():
+    return smollm2.load_smollm2(n_ctx=512, n_threads=1)
 
 
-def test_a_real_two_turn_conversation(smollm2):
-    talk = chat.Conversation(smollm2, system="")
+def test_a_real_two_turn_conversation(real_model):
+    talk = chat.Conversation(real_model, system="")
     pieces = []
     answer = talk.send("What is the capital of France?", max_tokens=16, on_token=pieces.append)
     assert "Paris" in answer.text and "".join(pieces) == answer.text

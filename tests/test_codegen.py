@@ -10,9 +10,8 @@ from fractions import Fraction
 
 import pytest
 
-from course_utils import codegen as G
-from course_utils import sandbox
-
+from course_utils.llm import codegen as G
+from course_utils.llm import sandbox
 
 # -- tasks ---------------------------------------------------------------------------------------
 
@@ -252,9 +251,9 @@ def test_repair_and_feedback_reject_passing_code_and_bad_settings():
 # -- the real model, briefly ---------------------------------------------------------------------
 
 def test_smollm2_writes_add_greedily():
-    from course_utils import llm
+    from course_utils.llm import smollm2
 
-    model = llm.load_smollm2(n_ctx=1024, n_threads=1)
+    model = smollm2.load_smollm2(n_ctx=1024, n_threads=1)
     candidate = G.solve(model, G.task_by_name("add"), max_tokens=48)[0]
     assert candidate.passed, candidate.answer
     again = G.solve(model, G.task_by_name("add"), max_tokens=48)[0]

@@ -1,12 +1,21 @@
-"""Unit tests for course_utils.curation."""
+"""Unit tests for course_utils.data.curation."""
 
 from collections import Counter
 
 import pytest
 
-from course_utils.curation import (DUPLICATE, EMPTY, Rule, curate, dedup_exact,
-                                   duplicate_counts, fraction_matching, name_rules, normalise,
-                                   simulate_scraped_names)
+from course_utils.data.curation import (
+    DUPLICATE,
+    EMPTY,
+    Rule,
+    curate,
+    dedup_exact,
+    duplicate_counts,
+    fraction_matching,
+    name_rules,
+    normalise,
+    simulate_scraped_names,
+)
 
 
 def test_normalise():
@@ -103,7 +112,7 @@ def test_fraction_matching():
 
 
 def test_containment_of_windows():
-    from course_utils.curation import containment, shingles
+    from course_utils.data.curation import containment, shingles
 
     page = "The quick brown fox jumps over the lazy dog. " * 3
     assert containment(shingles(page[:60], k=10), shingles(page, k=10)) == 1.0
@@ -114,7 +123,7 @@ def test_containment_of_windows():
 
 
 def test_drop_contained_documents_keeps_the_longer_copy():
-    from course_utils.curation import drop_contained_documents
+    from course_utils.data.curation import drop_contained_documents
 
     long_page = "".join(f"section {i}: the statement number {i} does something. " for i in range(40))
     part = long_page[200:900]
@@ -128,7 +137,7 @@ def test_drop_contained_documents_keeps_the_longer_copy():
 
 
 def test_overlap_groups_link_documents_that_share_text():
-    from course_utils.curation import overlap_groups
+    from course_utils.data.curation import overlap_groups
 
     base = "".join(f"line {i} of a shared paragraph. " for i in range(30))
     texts = [base + " tail one", "something else entirely, " * 20, "head two " + base[:400]]

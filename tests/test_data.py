@@ -59,7 +59,7 @@ def test_toy_2d_data():
 
 
 def test_corpus_drops_duplicate_pages_and_held_out_text_is_not_in_training():
-    from course_utils.curation import containment, shingles
+    from course_utils.data.curation import containment, shingles
 
     dropped = {d.title for d in data.corpus_duplicates()}
     assert {"if", "customization", "try"} <= dropped  # sections repeated in longer pages

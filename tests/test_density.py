@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from course_utils import density
 from course_utils.data import make_2d_mixture, make_two_moons
+from course_utils.toy import density
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for course_utils.diffusion, .diffusion_training and .guidance: the from-scratch DDPM
+"""Tests for course_utils.image.diffusion.ddpm, .diffusion_training and .guidance: the from-scratch DDPM
 checked against diffusers' DDPMScheduler, the network, inpainting/SDEdit hooks, the prompt encoder,
 classifier-free guidance, the committed digit model's quality, and bad inputs."""
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import diffusion as D
-from course_utils import diffusion_training as DT
-from course_utils import guidance as G
+from course_utils.image.diffusion import ddpm as D
+from course_utils.image.diffusion import denoiser as DT
+from course_utils.image.diffusion import guidance as G
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -206,10 +206,19 @@ def test_prompt_encoder(prompt, label):
     ("the digit", "names no digit"), ("three or seven", "2 different digits.*'or'"),
     ("a cat and a dog", "Unknown words 'cat', 'and', 'dog'"),
     ("three seven", "2 different digits"), ("12", "single digits"), ("x" * 200, "too long"),
+    ("-3", "negative number"), ("digit - 3", "negative number"), ("3.5", "decimal number"),
+    ("a seven \U0001F600", "cannot read: '\U0001F600'"), ("sieben \u00fc", "cannot read"),
+    (None, "must be text"), (7, "must be text"),
 ])
 def test_bad_prompts_are_explained(prompt, match):
     with pytest.raises(ValueError, match=match):
         G.PromptEncoder().encode(prompt)
+
+
+def test_an_encoder_reads_the_letters_of_its_own_words():
+    fuenf = G.PromptEncoder(filler_words=("eine",), number_words=("null", "eins", "zwei", "drei", "vier", "f\u00fcnf",
+                                          "sechs", "sieben", "acht", "neun"))
+    assert fuenf.words("F\u00fcnf!") == ["f\u00fcnf"] and fuenf.encode("eine f\u00fcnf") == 5
 
 
 def test_guidance_combines_the_two_predictions():
@@ -273,11 +282,11 @@ def test_bad_inputs_raise_clear_errors(call, match):
 def test_committed_digit_model_quality():
     """The claims chapters 21-23 rely on: unconditional samples are recognisable digits of every
     class, and conditional samples are the digit asked for."""
-    from course_utils.image_eval import digit_fd, judge_digits
+    from course_utils.metrics.image_quality import digit_fd, judge_digits
 
     digits = DT.load_digit_diffusion()
     record = digits.record
-    assert record["command"].startswith("python -m course_utils.diffusion_training train")
+    assert record["command"].startswith("python -m course_utils.train digit-diffusion")
     assert digits.model.num_parameters() < 1_000_000 and DT.CHECKPOINT.stat().st_size < 4e6
     images = digits.generate(200, seed=11, steps=100)
     report = judge_digits(images)

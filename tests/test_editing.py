@@ -1,4 +1,4 @@
-"""Tests for course_utils.editing: masks, inpainting (replace and RePaint), SDEdit, sketches,
+"""Tests for course_utils.image.diffusion.editing: masks, inpainting (replace and RePaint), SDEdit, sketches,
 and bad inputs. The real digit model runs briefly on a few images (fixed seeds)."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import diffusion as D
-from course_utils import editing as E
-from course_utils import image_eval as IE
-from course_utils.diffusion_training import load_digit_diffusion
-
+from course_utils.image.diffusion import ddpm as D
+from course_utils.image.diffusion import editing as E
+from course_utils.image.diffusion.denoiser import load_digit_diffusion
+from course_utils.metrics import image_quality as IE
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

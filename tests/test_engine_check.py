@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils import engine_check
+from course_utils.llm import engine_check
 
 CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"
 ILLEGAL = "import os, signal\nos.kill(os.getpid(), signal.SIGILL)\n"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import course_utils as cu
-from course_utils.environment import OFFLINE_FLAGS
+from course_utils.core.environment import OFFLINE_FLAGS
 
 
 def _draws():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import gan
 from course_utils.data import make_2d_mixture
+from course_utils.image import gan
 
 # The chapter's collapsing recipe: the healthy one with the generator ten times faster than
 # the discriminator.
@@ -186,7 +186,7 @@ def test_short_digit_run_save_and_load(tmp_path):
 
 
 def test_digit_errors_are_clear(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m course_utils.gan train"):
+    with pytest.raises(FileNotFoundError, match="python -m course_utils.train digit-gan"):
         gan.load_digit_gan(tmp_path / "missing.safetensors")
     from safetensors.torch import save_file
 
@@ -207,7 +207,7 @@ def test_command_line_trains_and_records_its_command(tmp_path, capsys):
     gan.main(["train", "--steps", "4", "--width", "4", "--batch-size", "8",
               "--snapshot-every", "2", "--out", str(out), "--quiet"])
     record = gan.load_digit_gan(out).record
-    assert record["command"].startswith("python -m course_utils.gan train --steps 4")
+    assert record["command"].startswith("python -m course_utils.train digit-gan --steps 4")
     assert record["train_images"] == 1437 and "digit_rate" in record
 
 
@@ -216,7 +216,7 @@ def test_committed_digit_gan_quality():
     every class, far closer to real digits than noise (its record says how it was trained)."""
     pretrained = gan.load_digit_gan()
     record = pretrained.record
-    assert record["command"].startswith("python -m course_utils.gan train")
+    assert record["command"].startswith("python -m course_utils.train digit-gan")
     assert gan.CHECKPOINT.stat().st_size < 1_000_000
     scores = gan.score_digit_generator(pretrained.generator, pretrained.config.latent_dim)
     assert scores["digit_rate"] == pytest.approx(record["digit_rate"], abs=1e-3)
@@ -244,7 +244,7 @@ def test_latent_interpolation():
 
 
 def test_judged_labels_reads_real_digits():
-    from course_utils.image_eval import digit_splits
+    from course_utils.metrics.image_quality import digit_splits
 
     splits = digit_splits()
     labels, probs = gan.judged_labels(splits.test_images[:40])

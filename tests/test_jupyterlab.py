@@ -13,12 +13,12 @@ the workers' kernels (``COURSE_THREADS``) so that two notebooks in parallel do n
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import os
 import urllib.request
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.ngram on tiny texts with fixed seeds."""
+"""Unit tests for course_utils.text.ngram on tiny texts with fixed seeds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import ngram
-from course_utils.ngram import CharNGramModel, MarkovChain
+from course_utils.text import ngram
+from course_utils.text.ngram import CharNGramModel, MarkovChain
 
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 3
 
@@ -223,3 +223,25 @@ def test_models_on_the_same_text_share_count_tables():
     c = CharNGramModel(2).fit(TEXT, alphabet="Z")  # another alphabet: its own tables
     assert a._tables is b._tables
     assert c._tables is not a._tables and "Z" in c.alphabet and "Z" not in a.alphabet
+
+
+# --- pieces counted apart, per-position scores, table size --------------------------------------
+
+def test_a_separator_keeps_pieces_apart_and_is_not_a_character():
+    model = ngram.CharNGramModel(2, smoothing="add-alpha", alpha=1.0).fit(
+        "ab\nab\nab", separator="\n")
+    assert "\n" not in model.alphabet and model.alphabet == ("a", "b")
+    # "b" is never followed by anything inside a piece: its context was never counted
+    assert model.prob("a", "b") == pytest.approx(0.5)
+    assert model.prob("b", "a") == pytest.approx((3 + 1) / (3 + 2))
+    assert model.num_counts == 2 + 1  # unigrams a, b and the bigram ab
+    with pytest.raises(ValueError, match="one character"):
+        ngram.CharNGramModel(2).fit("ab\nab", separator="\n\n")
+
+
+def test_position_bits_average_to_bits_per_char():
+    text = "abracadabra " * 20
+    model = ngram.CharNGramModel(3).fit(text)
+    bits = model.position_bits(text[:50])
+    assert bits.shape == (50,) and (bits > 0).all()
+    assert bits.mean() == pytest.approx(model.bits_per_char(text[:50]))

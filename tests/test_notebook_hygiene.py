@@ -14,8 +14,13 @@ import nbformat
 import pytest
 import yaml
 
-from course_utils.notebook_runner import (METADATA_KEY, NOTEBOOK_BUDGET_S, code_fingerprint,
-                                          collect_status, render_status_page)
+from course_utils.core.notebook_runner import (
+    METADATA_KEY,
+    NOTEBOOK_BUDGET_S,
+    code_fingerprint,
+    collect_status,
+    render_status_page,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
@@ -117,9 +122,27 @@ def test_exercise_solutions_are_hidden_and_executed(notebook):
     solutions = [c for c in nb.cells[start:end] if c.cell_type == "code"]
     assert len(solutions) >= 2, "at least two exercises with solution cells"
     for cell in solutions:
-        assert "hide-input" in cell.metadata.get("tags", []), "solution needs tag hide-input"
-        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, \
-            "solution must be collapsed in JupyterLab (jupyter.source_hidden)"
+        # hide-cell folds code *and* output: the answer is not printed under the exercise
+        assert "hide-cell" in cell.metadata.get("tags", []), "solution needs tag hide-cell"
+        assert "hide-input" not in cell.metadata.get("tags", []), \
+            "hide-input shows the solution's output: use hide-cell"
+        folded = cell.metadata.get("jupyter", {})
+        assert folded.get("source_hidden") is True and folded.get("outputs_hidden") is True, \
+            "solution must be collapsed in JupyterLab (jupyter.source_hidden, outputs_hidden)"
+
+
+#: Widest code line that fits the book's code column at 1280x800 without scrolling.
+MAX_CODE_LINE = 79
+
+
+def test_code_lines_fit_the_page(notebook):
+    _, nb = notebook
+    long = [(i, line) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, (
+        f"{len(long)} code line(s) over {MAX_CODE_LINE} characters scroll sideways in the "
+        f"book (format with `ruff format --line-length 79`); first: cell {long[0][0]}: "
+        f"{long[0][1]!r}")
 
 
 def test_outputs_are_fresh_complete_and_error_free(notebook):
@@ -200,3 +223,43 @@ def test_status_page_matches_notebooks():
     expected = render_status_page(collect_status(ROOT))
     actual = (ROOT / "book" / "status.md").read_text(encoding="utf-8")
     assert actual == expected, "book/status.md is stale: run `course-notebooks status`"
+
+
+# --- no promises of chapters that do not exist --------------------------------------------
+
+#: "chapter 05", "chapters 21-23", "chapters 10, 11 and 14" (the numbers after the word).
+CHAPTER_MENTION = re.compile(r"\b[Cc]hapters?\s+((?:\d{2}(?:\s*(?:,|and|or|-|–|to)\s*)?)+)")
+
+
+def _toc_chapter_numbers() -> set[int]:
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    return {int(m) for m in re.findall(r"file:\s*notebooks/\S+/(\d{2})_", toc)}
+
+
+def _mentioned_chapters(text: str) -> set[int]:
+    """Chapter numbers named in ``text``; a range "21-23" names its two ends."""
+    numbers = set()
+    for match in CHAPTER_MENTION.finditer(text):
+        for start, end, single in re.findall(r"(\d{2})\s*(?:-|–|to)\s*(\d{2})|(\d{2})",
+                                             match.group(1)):
+            numbers.update(int(n) for n in (start, end, single) if n)
+    return numbers
+
+
+def test_chapter_mention_parser_reads_lists_and_ranges():
+    assert _mentioned_chapters("see chapter 05 and chapters 21-23, 24") == {5, 21, 23, 24}
+    assert _mentioned_chapters("Chapters 10, 11 and 14") == {10, 11, 14}
+    assert _mentioned_chapters("no chapter here, 2024") == set()
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "book").glob("*.md")) + NOTEBOOKS,
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_mention_only_chapters_in_the_table_of_contents(page):
+    if page.suffix == ".ipynb":
+        nb = nbformat.read(page, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
+    else:
+        text = page.read_text(encoding="utf-8")
+    missing = sorted(_mentioned_chapters(text) - _toc_chapter_numbers())
+    assert not missing, (f"{page.name} mentions chapter(s) {missing}, which are not in _toc.yml: "
+                         "link only to chapters that exist")

@@ -2,7 +2,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils import notebook_runner as runner
+from course_utils.core import notebook_runner as runner
 
 
 def _tiny_notebook(code: str = "x = 21\nprint(x * 2)") -> nbformat.NotebookNode:

@@ -3,8 +3,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from course_utils.plotting import (PLOTLY_RENDERER, image_grid, plot_curves, slider_figure,
-                                   use_course_plotly_renderer)
+from course_utils.viz.plotting import (
+    PLOTLY_RENDERER,
+    image_grid,
+    plot_curves,
+    slider_figure,
+    use_course_plotly_renderer,
+)
 
 
 def test_course_renderer_emits_plotly_json_and_offline_html():
@@ -54,7 +59,7 @@ def test_plot_curves_and_image_grid():
 def test_figure_alt_text_says_what_the_figure_shows():
     import matplotlib.pyplot as plt
 
-    from course_utils.plotting import figure_alt_text, figure_html
+    from course_utils.viz.plotting import figure_alt_text, figure_html
 
     fig, axes = plt.subplots(1, 2)
     fig.suptitle("Two moons")

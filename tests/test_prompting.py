@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.prompting: the task split, prompt building, the answer parser,
+"""Unit tests for course_utils.llm.prompting: the task split, prompt building, the answer parser,
 scoring with a fake model (golden tables), bad inputs, and a short real run of SmolLM2."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from course_utils import llm
-from course_utils import prompting as P
+from course_utils.llm import prompting as P
+from course_utils.llm import smollm2
 
 TASK = P.TOPICS
 
@@ -41,8 +41,8 @@ class FakeModel:
     def chat(self, messages, *, system, max_tokens, temperature, seed):
         self.calls.append(("chat", messages, system))
         answer = self.text_answers.get(self._item(messages), "no idea")
-        prompt = llm.chat_prompt(messages, system=system)
-        return llm.Completion(answer, self.count_tokens(prompt), len(answer.split()), 0.01,
+        prompt = smollm2.chat_prompt(messages, system=system)
+        return smollm2.Completion(answer, self.count_tokens(prompt), len(answer.split()), 0.01,
                               "stop")
 
     def chat_json(self, messages, schema, *, system, max_tokens, temperature, seed):
@@ -52,7 +52,7 @@ class FakeModel:
         if item in self.truncate:
             raise ValueError("The answer is not complete JSON (length, 24 tokens): '{\"to'.")
         text = json.dumps({"topic": self.json_answers.get(item, "sport")})
-        return json.loads(text), llm.Completion(text, 10, 7, 0.01, "stop")
+        return json.loads(text), smollm2.Completion(text, 10, 7, 0.01, "stop")
 
     def logprob(self, prompt, continuation):
         self.calls.append(("logprob", prompt, continuation))
@@ -97,7 +97,7 @@ def test_bad_tasks_are_refused():
 def test_zero_shot_prompt_is_exactly_the_chat_template():
     prompt = P.render_prompt(TASK, P.PromptStyle("z"), "Rain tomorrow.")
     assert prompt == (
-        f"<|im_start|>system\n{llm.DEFAULT_SYSTEM}<|im_end|>\n"
+        f"<|im_start|>system\n{smollm2.DEFAULT_SYSTEM}<|im_end|>\n"
         "<|im_start|>user\nClassify the topic of the text as sport, food, technology or weather."
         " Answer with one word.\n\nText: Rain tomorrow.<|im_end|>\n<|im_start|>assistant\n")
 
@@ -258,9 +258,35 @@ def test_scoring_refuses_bad_input():
 # --- a short real run --------------------------------------------------------------------------
 
 def test_smollm2_grammar_constrained_few_shot_answers_are_valid_and_mostly_right():
-    model = llm.load_smollm2(n_ctx=1024, n_threads=1)
+    model = smollm2.load_smollm2(n_ctx=1024, n_threads=1)
     items = TASK.evaluation[::5]  # 8 items, 2 per topic
     style = next(s for s in P.STYLES if s.name == "JSON + few-shot")
     predictions = P.evaluate(model, TASK, [style], items, show_progress=False)
     assert all(p.predicted in TASK.labels for p in predictions)  # the grammar at work
     assert sum(p.correct for p in predictions) >= 6  # 38 of all 40 when this was written
+
+
+# --- the baseline with the same examples ------------------------------------------------------
+
+def test_naive_bayes_learns_from_the_pool_only():
+    accuracy = P.same_examples_baseline(TASK)
+    majority = P.majority_baseline(TASK)[1]
+    assert majority < accuracy < 1.0  # eight sentences teach something, not everything
+    grid = P.same_examples_grid(TASK)
+    assert len(grid) == 36 and grid["accuracy"].between(0, 1).all()
+    assert 0 < P.same_examples_baseline(TASK, shots=4) <= 1
+    with pytest.raises(ValueError, match="shots"):
+        P.same_examples_baseline(TASK, shots=9)
+    assert grid["accuracy"].max() >= accuracy
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"analyzer": "letters"}, "analyzer"),
+    ({"ngram_range": (3, 2)}, "low <= high"),
+    ({"ngram_range": (0, 2)}, "ngram_range"),
+    ({"alpha": 0}, "alpha"),
+    ({"alpha": "1"}, "alpha"),
+])
+def test_naive_bayes_bad_settings_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        P.same_examples_baseline(TASK, **kwargs)

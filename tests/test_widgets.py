@@ -1,7 +1,7 @@
 import matplotlib.pyplot as plt
 import pytest
 
-from course_utils.widgets import SafePanel, dropdown, float_slider, int_slider, text_box
+from course_utils.viz.widgets import SafePanel, dropdown, float_slider, int_slider, text_box
 
 
 def test_sliders_validate_their_settings():

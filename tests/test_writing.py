@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.writing: templates, word counts, length reports, sentence
+"""Unit tests for course_utils.llm.writing: templates, word counts, length reports, sentence
 baselines, ROUGE, chrF (hand-computed values), the course's data sets, the model wrappers with a
 fake model, and one short real run of SmolLM2."""
 
@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import writing as W
-from course_utils.llm import Completion
+from course_utils.llm import writing as W
+from course_utils.llm.smollm2 import Completion
 
 # --- templates ----------------------------------------------------------------------------------
 
@@ -321,9 +321,24 @@ def test_summarise_and_translate_build_their_requests():
 
 
 def test_real_model_translates_one_sentence_quickly():
-    from course_utils import llm
+    from course_utils.llm import smollm2
 
-    model = llm.load_smollm2(n_ctx=512, n_threads=1)
+    model = smollm2.load_smollm2(n_ctx=512, n_threads=1)
     result = W.translate(model, "The book is on the table.", "French", max_tokens=16)
     assert 0 < result.completion_tokens <= 16 and "\n" not in result.text
     assert W.chrf(result.text, "Le livre est sur la table.") > 20  # some French came out
+
+
+def test_length_matched_baselines_have_the_asked_length():
+    text = ("Models learn from data. They predict the next word. Sampling turns "
+            "predictions into text. Evaluation needs baselines.")
+    assert W.lead_words(text, 5) == "Models learn from data. They"
+    for seed in range(5):
+        picked = W.random_words(text, 7, seed=seed)
+        assert len(picked.split()) == 7
+        assert W.random_words(text, 7, seed=seed) == picked  # seeded
+    assert len({W.random_words(text, 7, seed=s) for s in range(10)}) > 1
+    assert W.lead_words(text, 500) == " ".join(text.split())  # shorter text: all of it
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError):
+            W.lead_words(text, bad)

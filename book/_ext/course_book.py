@@ -7,14 +7,50 @@
   that the widget renderer makes.
 - Each script is included once per page (some theme extensions register theirs twice, which
   makes the browser throw "Identifier ... has already been declared").
+- Every saved ipywidgets panel carries a visible note that its controls need Python (the
+  static book shows the panel as it was saved; clicking does nothing without a kernel).
+- Repository, issues and launch (Binder) buttons appear only when the one setting
+  ``COURSE_REPOSITORY_URL`` (an environment variable at build time) names the public
+  repository; unset, no button points at a made-up address.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
 PLOTLY_JS = "plotly.min.js"
+REPOSITORY_SETTING = "COURSE_REPOSITORY_URL"
+WIDGET_VIEW = '<script type="application/vnd.jupyter.widget-view+json">'
+WIDGET_NOTE = (
+    '<p class="course-widget-note" role="note">Saved view: these controls need Python. '
+    "Run the chapter in JupyterLab (<code>make lab</code>, or the launch button when the "
+    "book is published with one) to use them.</p>")
+
+
+def _repository_buttons(app, config) -> None:
+    """Turn the repository, issues and launch buttons on only for a real repository URL."""
+    url = os.environ.get(REPOSITORY_SETTING, "").strip().rstrip("/")
+    options = dict(config.html_theme_options or {})
+    if url and not re.match(r"^https://[\w.-]+/[\w.-]+/[\w.-]+$", url):
+        raise ValueError(f"{REPOSITORY_SETTING}={url!r} is not a repository URL like "
+                         "https://github.com/OWNER/NAME.")
+    options["repository_url"] = url
+    options["use_repository_button"] = bool(url)
+    options["use_issues_button"] = bool(url)
+    launch = dict(options.get("launch_buttons") or {})
+    launch["binderhub_url"] = "https://mybinder.org" if url else ""
+    launch.setdefault("notebook_interface", "jupyterlab")
+    options["launch_buttons"] = launch
+    config.html_theme_options = options
+
+
+def _note_on_saved_widgets(app, pagename, templatename, context, doctree) -> None:
+    body = context.get("body", "")
+    if WIDGET_VIEW in body:
+        context["body"] = body.replace(WIDGET_VIEW, WIDGET_NOTE + WIDGET_VIEW)
 
 
 def _plotly_js_source() -> Path:
@@ -59,6 +95,8 @@ def setup(app):
     app.add_js_file("course-widgets-mathjax.js", priority=100)
     app.add_js_file("course-a11y.js")  # names for widget sliders (screen readers)
     app.add_css_file("course-a11y.css")  # contrast of widget buttons
+    app.connect("config-inited", _repository_buttons)
+    app.connect("html-page-context", _note_on_saved_widgets)
     app.connect("html-page-context", _add_plotly_where_needed)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _copy_plotly_js)

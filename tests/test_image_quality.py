@@ -1,0 +1,94 @@
+"""The image evaluation kit: the committed digit judge's quality, Fréchet distance, input checks."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.metrics import image_quality as ie
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return ie.digit_splits()
+
+
+def test_splits_are_stratified_and_disjoint(splits):
+    assert splits.train_images.shape == (1437, 8, 8) and splits.test_images.shape == (360, 8, 8)
+    assert np.bincount(splits.test_labels).min() >= 35
+    train = {im.tobytes() for im in splits.train_images}
+    assert sum(im.tobytes() in train for im in splits.test_images) <= 2  # sklearn has 1 dup
+
+
+def test_committed_judge_quality(splits):
+    """The claim the image chapters rely on: the judge reads real held-out digits and rejects
+    structureless images."""
+    real = ie.judge_digits(splits.test_images, splits.test_labels)
+    assert real.accuracy >= 0.98 and real.digit_rate >= 0.99 and real.classes_covered == 10
+    noise = ie.judge_digits(np.random.default_rng(5).random((500, 8, 8)))
+    assert noise.digit_rate <= 0.02
+    record = ie.judge_record()
+    assert record["test_accuracy"] == pytest.approx(real.accuracy, abs=1e-3)
+    assert record["command"].startswith("python -m course_utils.train digit-judge")
+
+
+def test_judge_prefers_the_intended_label_and_reports_counts(splits):
+    report = ie.judge_digits(splits.test_images[:50], (splits.test_labels[:50] + 1) % 10)
+    assert report.accuracy < 0.1  # deliberately wrong labels
+    assert sum(report.class_counts) == 50 and len(report.class_counts) == 11
+
+
+def test_frechet_distance_matches_the_closed_form_in_one_dimension():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 1.0, size=(200_000, 1))
+    b = rng.normal(1.0, 2.0, size=(200_000, 1))
+    # (mu_a - mu_b)^2 + s_a^2 + s_b^2 - 2 s_a s_b = 1 + 1 + 4 - 4 = 2
+    assert ie.frechet_distance(a, b) == pytest.approx(2.0, abs=0.03)
+    assert ie.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_is_symmetric_in_many_dimensions():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    b = rng.normal(size=(400, 6)) + 0.5
+    assert ie.frechet_distance(a, b) == pytest.approx(ie.frechet_distance(b, a), rel=1e-6)
+    assert ie.frechet_distance(a, b) > 0
+
+
+def test_digit_fd_orders_real_blurred_and_noise(splits):
+    rng = np.random.default_rng(2)
+    real = ie.digit_fd(splits.train_images)
+    blurred = (splits.test_images + np.roll(splits.test_images, 1, 1)
+               + np.roll(splits.test_images, 1, 2)) / 3
+    assert real < ie.digit_fd(blurred) < ie.digit_fd(rng.random((360, 8, 8)))
+
+
+@pytest.mark.parametrize("images, match", [
+    (np.zeros((4, 7, 7)), "shape"), (np.zeros((0, 8, 8)), "empty"),
+    (np.full((2, 8, 8), np.nan), "NaN"), (np.full((2, 8, 8), 255.0), r"\[0, 1\]"),
+    ("pixels", "numeric|shape"),
+])
+def test_bad_images_are_rejected_clearly(images, match):
+    with pytest.raises(ValueError, match=match):
+        ie.judge_digits(images)
+
+
+def test_accepted_layouts_and_clipping():
+    x = np.full((3, 64), 1.2)
+    assert ie.check_digit_images(x).shape == (3, 8, 8) and ie.check_digit_images(x).max() == 1.0
+    assert ie.check_digit_images(torch.zeros(2, 1, 8, 8)).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match="labels"):
+        ie.judge_digits(np.zeros((3, 8, 8)), labels=[1, 2])
+    with pytest.raises(ValueError, match="reference"):
+        ie.digit_fd(np.zeros((3, 8, 8)), reference="val")
+
+
+def test_negatives_are_structureless_images_in_range():
+    g = torch.Generator().manual_seed(0)
+    neg = ie.not_a_digit(30, g, torch.rand(10, 1, 8, 8))
+    assert neg.shape == (30, 1, 8, 8) and neg.min() >= 0 and neg.max() <= 1
+
+
+def test_a_short_training_run_learns_something():
+    torch.set_num_threads(1)
+    model, record = ie.train_digit_judge(epochs=2, seed=3)
+    assert record["test_accuracy"] > 0.5 and not model.training
