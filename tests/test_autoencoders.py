@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from course_utils.image import autoencoders as A
 from course_utils.metrics import image_quality as ie
+from course_utils.viz.plotting import mosaic
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_latent_grid_orientation():
     assert np.allclose(grid[2, 2], model.decode([[2.0, -1.0]])[0])
     with pytest.raises(ValueError, match="2-d latent"):
         A.latent_grid(tiny(d=3), values)
-    assert A.tile(grid).shape == (26, 26)
+    assert mosaic(grid).shape == (26, 26)
 
 
 def test_judge_each_on_real_digits_and_noise(splits):

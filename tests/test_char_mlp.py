@@ -36,7 +36,7 @@ def test_vocab_has_boundary_first_and_round_trips():
     assert vocab.chars == (BOUNDARY, "a", "b", "e", "n", "o", "v")
     assert vocab.size == 7 and vocab.letters == "abenov"
     assert vocab.decode(vocab.encode("bob")) == "bob"
-    with pytest.raises(ValueError, match="never seen: 'z'"):
+    with pytest.raises(ValueError, match="never seen these characters: 'z'"):
         vocab.encode("zoe")
     with pytest.raises(ValueError, match="boundary token"):
         CharVocab.from_words(["a.b"])

@@ -116,6 +116,61 @@ def test_full_sampler_matches_a_diffusers_loop(steps):
     torch.testing.assert_close(ours, x, rtol=1e-4, atol=1e-4)
 
 
+def ddim_scheduler(T: int, steps: int):
+    """diffusers' DDIMScheduler configured like make_schedule(T), with ``steps`` set."""
+    ours = D.make_schedule(T)
+    sched = diffusers.DDIMScheduler(num_train_timesteps=T, beta_start=float(ours.betas[0]),
+                                    beta_end=float(ours.betas[-1]), beta_schedule="linear",
+                                    clip_sample=True, set_alpha_to_one=True)
+    sched.set_timesteps(steps)
+    return sched
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("t, prev_t", [(199, 179), (100, 80), (20, 0), (0, -1)])
+def test_ddim_step_matches_diffusers(t, prev_t, eta):
+    s, sched = D.make_schedule(200), ddim_scheduler(200, 10)
+    g = torch.Generator().manual_seed(t)
+    x_t, eps = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    ours = D.ddim_step(x_t, t, eps, s, prev_t=prev_t, eta=eta,
+                       generator=torch.Generator().manual_seed(7))
+    theirs = sched.step(eps, t, x_t, eta=eta, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(ours.x0_hat, theirs.pred_original_sample)
+    torch.testing.assert_close(ours.x_prev, theirs.prev_sample, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [200, 20, 5])
+def test_ddim_sampler_matches_a_diffusers_loop_and_is_deterministic(steps):
+    s, sched = D.make_schedule(200), ddim_scheduler(200, steps)
+    assert D.sampling_timesteps(s, steps) == sched.timesteps.tolist()
+    ours = D.sample(fake_eps, (3, 1, 8, 8), s, steps=steps, sampler="ddim",
+                    generator=torch.Generator().manual_seed(3))
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    for t in sched.timesteps:
+        x = sched.step(fake_eps(x, t.repeat(3)), int(t), x, eta=0.0).prev_sample
+    torch.testing.assert_close(ours, x, rtol=1e-4, atol=1e-4)
+    # eta = 0: the initial noise alone fixes the image (another generator state, same image)
+    start = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    again = D.sample(fake_eps, (3, 1, 8, 8), s, steps=steps, sampler="ddim",
+                     x_start=start, start_t=D.sampling_timesteps(s, steps)[0])
+    torch.testing.assert_close(again, ours)
+
+
+def test_ddim_rejects_bad_settings():
+    s = D.make_schedule(20)
+    x = torch.zeros(2, 2)
+    with pytest.raises(ValueError, match="eta"):
+        D.ddim_step(x, 5, x, s, eta=1.5)
+    with pytest.raises(ValueError, match="eta"):
+        D.ddim_step(x, 5, x, s, eta=-0.1)
+    with pytest.raises(ValueError, match="prev_t"):
+        D.ddim_step(x, 5, x, s, prev_t=5)
+    with pytest.raises(ValueError, match="sampler"):
+        D.sample(fake_eps, (2, 2), s, sampler="euler")
+    with pytest.raises(ValueError, match="shape of x_t"):
+        D.ddim_step(x, 5, torch.zeros(3, 2), s)
+
+
 def test_callback_trajectory_and_reproducibility():
     s = D.make_schedule(20)
     seen = []
@@ -184,9 +239,7 @@ def test_training_learns_a_two_point_distribution():
     assert 0.2 < float((out[:, 0] > 0).float().mean()) < 0.8  # both points, not one
 
 
-def test_mosaic_and_image_scaling():
-    tiles = D.mosaic(np.ones((5, 8, 8)), ncols=3, pad=1)
-    assert tiles.shape == (17, 26) and tiles.sum() == 5 * 64
+def test_image_scaling():
     images = np.random.default_rng(0).random((3, 8, 8)).astype(np.float32)
     x = D.images_to_x(images)
     assert x.shape == (3, 1, 8, 8) and float(x.min()) >= -1

@@ -6,8 +6,10 @@ import pytest
 from course_utils.viz.plotting import (
     PLOTLY_RENDERER,
     image_grid,
+    mosaic,
     plot_curves,
     slider_figure,
+    to_uint8,
     use_course_plotly_renderer,
 )
 
@@ -76,3 +78,29 @@ def test_figure_alt_text_says_what_the_figure_shows():
     bare, _ = plt.subplots(2, 2)
     assert figure_alt_text(bare) == "Figure: 4 image panel(s)"
     plt.close("all")
+
+
+def test_mosaic_lays_out_lists_and_grids():
+    tiles = mosaic(np.ones((5, 8, 8)), ncols=3, pad=1)
+    assert tiles.shape == (17, 26) and tiles.sum() == 5 * 64  # one empty cell
+    grid = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2)
+    out = mosaic(grid, pad=1, fill=np.nan)
+    assert out.shape == (5, 8) and np.isnan(out[2]).all()  # gap row between grid rows
+    np.testing.assert_array_equal(out[:2, 3:5], grid[0, 1])  # row 0, column 1
+    assert mosaic(np.ones((2, 8, 8)), ncols=8).shape == (8, 17)  # fewer than ncols
+
+
+@pytest.mark.parametrize("images, kwargs, message", [
+    (np.ones((8, 8)), {}, "shape"),
+    (np.ones((0, 8, 8)), {}, "at least one"),
+    (np.ones((2, 8, 8)), {"ncols": 0}, "ncols"),
+    (np.ones((2, 8, 8)), {"pad": -1}, "pad"),
+    (np.ones((1, 2, 3, 4, 5)), {}, "shape"),
+])
+def test_mosaic_rejects_bad_input(images, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mosaic(images, **kwargs)
+
+
+def test_to_uint8_clips_and_rounds():
+    np.testing.assert_array_equal(to_uint8([-0.5, 0.0, 0.5, 1.0, 2.0]), [0, 0, 128, 255, 255])

@@ -485,17 +485,3 @@ def judge_each(images: object) -> list[Verdict]:
     with torch.inference_mode():
         p = torch.softmax(load_digit_judge()(x), dim=-1).numpy()  # (N, 11)
     return [Verdict(int(row.argmax()), float(row.max()), float(row[NOT_A_DIGIT])) for row in p]
-
-
-def tile(images: np.ndarray, pad: int = 1) -> np.ndarray:
-    """A grid of images ``(R, C, 8, 8)`` as one picture ``(R*(8+pad)-pad, C*(8+pad)-pad)``
-    with blank gaps of ``pad`` pixels (NaN, drawn as background)."""
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim != 4:
-        raise ValueError(f"images must be (rows, columns, H, W), got shape {x.shape}.")
-    rows, cols, h, w = x.shape
-    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, dtype=np.float32)
-    for i in range(rows):
-        for j in range(cols):
-            out[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = x[i, j]
-    return out

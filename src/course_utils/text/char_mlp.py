@@ -40,6 +40,7 @@ from torch import nn
 from course_utils.core.progress import progress
 from course_utils.core.validation import check_float, check_int, check_text
 from course_utils.text.ngram import CharNGramModel
+from course_utils.text.transformer import CharTokenizer
 
 #: Token that marks the start (context padding) and the end of every word.
 BOUNDARY = "."
@@ -60,23 +61,20 @@ def _check_words(name: str, words: object) -> list[str]:
     return list(words)
 
 
-@dataclass(frozen=True)
-class CharVocab:
-    """Characters <-> integer ids. Id 0 is always the boundary token ``"."``.
+class CharVocab(CharTokenizer):
+    """The chapter-02 vocabulary: a :class:`CharTokenizer` whose id 0 is the boundary ``"."``.
 
-    Build one with :meth:`from_words`; ``chars[i]`` is the character with id ``i``.
+    One character tokenizer serves the course; this subclass only fixes the first entry and
+    adds the names chapter 02 reads (``chars``, ``size``, ``letters``, ``stoi``). Build one
+    with :meth:`from_words`; ``chars[i]`` is the character with id ``i``.
     """
 
-    chars: tuple[str, ...]  # id -> character; chars[0] == BOUNDARY
-
-    def __post_init__(self) -> None:
-        if not self.chars or self.chars[0] != BOUNDARY:
+    def __init__(self, chars: Sequence[str]) -> None:
+        chars = tuple(chars)
+        if not chars or chars[0] != BOUNDARY:
             raise ValueError(f"The first vocabulary entry must be the boundary token "
                              f"{BOUNDARY!r}.")
-        if len(set(self.chars)) != len(self.chars):
-            raise ValueError("Vocabulary characters must be unique.")
-        if any(len(ch) != 1 for ch in self.chars):
-            raise ValueError("Vocabulary entries must be single characters.")
+        super().__init__(chars)
 
     @classmethod
     def from_words(cls, words: Sequence[str]) -> CharVocab:
@@ -85,35 +83,33 @@ class CharVocab:
         return cls((BOUNDARY, *sorted(set("".join(words)))))
 
     @property
+    def chars(self) -> tuple[str, ...]:
+        """Id -> character; ``chars[0] == BOUNDARY``."""
+        return tuple(self.alphabet)
+
+    @property
     def size(self) -> int:
         """Number of ids ``V`` (letters + boundary)."""
-        return len(self.chars)
+        return self.vocab_size
 
     @property
     def letters(self) -> str:
         """Every character except the boundary, as one string."""
-        return "".join(self.chars[1:])
+        return self.alphabet[1:]
 
     @property
     def stoi(self) -> dict[str, int]:
-        """Character -> id."""
-        return {ch: i for i, ch in enumerate(self.chars)}
+        """Character -> id (a copy: changing it does not change the vocabulary)."""
+        return dict(self._stoi)
 
-    def encode(self, text: str) -> list[int]:
-        """Ids of the characters of ``text``.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharVocab) and other.alphabet == self.alphabet
 
-        Raises:
-            ValueError: for a character the vocabulary does not contain.
-        """
-        check_text("text", text, allowed=self.chars, allow_empty=True)
-        table = self.stoi
-        return [table[ch] for ch in text]
+    def __hash__(self) -> int:
+        return hash(self.alphabet)
 
-    def decode(self, ids: Sequence[int]) -> str:
-        """Characters of ``ids`` (the boundary shows as ``"."``)."""
-        for i in ids:
-            check_int("id", int(i), low=0, high=self.size - 1)
-        return "".join(self.chars[int(i)] for i in ids)
+    def __repr__(self) -> str:
+        return f"CharVocab(chars={self.chars!r})"
 
 
 def split_words(words: Sequence[str], val_fraction: float = 0.1, test_fraction: float = 0.1,

@@ -78,6 +78,11 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.alphabet)
 
+    def describe_alphabet(self, limit: int = 60) -> str:
+        """The alphabet as a short readable string, e.g. ``'\\n !,.?abc…xyz'``."""
+        shown = repr(self.alphabet[:limit])
+        return shown + (f" and {self.vocab_size - limit} more" if self.vocab_size > limit else "")
+
     def unknown_chars(self, text: str) -> list[str]:
         """Characters of ``text`` outside the alphabet, sorted, each once."""
         return sorted(set(text) - set(self._stoi))
@@ -89,8 +94,8 @@ class CharTokenizer:
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:10])
             raise ValueError(f"The model has never seen these characters: {shown}. "
-                             f"It knows {self.vocab_size} characters (ASCII letters, digits, "
-                             "punctuation, space and newline); remove or replace the others.")
+                             f"It knows {self.vocab_size} characters: {self.describe_alphabet()}; "
+                             "remove or replace the others.")
         return [self._stoi[c] for c in text]
 
     def decode(self, ids: Sequence[int]) -> str:

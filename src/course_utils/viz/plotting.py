@@ -151,6 +151,52 @@ def slider_figure(frames: Mapping[str, Sequence[go.BaseTraceType]], slider_label
     return fig
 
 
+def mosaic(images: np.ndarray, ncols: int = 8, pad: int = 1,
+           fill: float = 0.0) -> np.ndarray:
+    """Tile grey images into one picture: the course's single image mosaic.
+
+    Args:
+        images: ``(N, h, w)`` (laid out ``ncols`` to a row) or a grid ``(R, C, h, w)``
+            (laid out as given; ``ncols`` is ignored).
+        ncols: images per row for ``(N, h, w)`` input; fewer when ``N < ncols``.
+        pad: blank pixels between neighbouring images.
+        fill: value of the blank pixels and of unused grid cells (``np.nan`` draws as
+            background in ``imshow``).
+
+    Returns:
+        ``(R * (h + pad) - pad, C * (w + pad) - pad)`` float32 array, row 0 at the top.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 4:
+        rows, ncols, h, w = x.shape
+        x = x.reshape(rows * ncols, h, w)
+    elif x.ndim == 3:
+        ncols = int(ncols)
+        if ncols < 1:
+            raise ValueError(f"ncols must be a positive integer, got {ncols}.")
+        ncols = min(ncols, len(x))
+        rows = -(-len(x) // ncols) if len(x) else 0
+    else:
+        raise ValueError(f"mosaic needs images (N, h, w) or a grid (R, C, h, w), got shape "
+                         f"{x.shape}.")
+    if len(x) == 0:
+        raise ValueError("mosaic needs at least one image.")
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}.")
+    _, h, w = x.shape
+    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), fill, dtype=np.float32)
+    for k, image in enumerate(x):
+        r, c = divmod(k, ncols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = image
+    return out
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 1] as integers 0-255 (clipped): a Plotly heatmap stores them in a tenth
+    of the space of floats."""
+    return np.round(np.clip(np.asarray(images, dtype=np.float32), 0, 1) * 255).astype(np.uint8)
+
+
 def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None = None,
                cmap: str = "gray_r", scale: float = 0.9) -> plt.Figure:
     """Show a batch of images in a grid.

@@ -18,6 +18,9 @@ in ``0 .. T-1`` is the paper's step ``t + 1``, and ``alpha_bars[t]`` is the prod
 - Reverse step (eqs. 6, 7, 15): estimate ``x0_hat = (x_t - sqrt(1 - abar_t) eps_theta) /
   sqrt(abar_t)``, then draw ``x_{t-1} ~ N(mu_t, beta_tilde_t I)`` with the Gaussian posterior
   ``q(x_{t-1} | x_t, x_0 = x0_hat)`` (:func:`ddpm_step`); :func:`sample` runs the chain.
+- DDIM (Song, Meng & Ermon 2021, eq. 12): the same network, a deterministic jump from ``t`` to
+  any earlier step (:func:`ddim_step`, ``sample(..., sampler="ddim")``): good samples with
+  10-20 network calls instead of ``T``.
 
 Everything is cross-checked against ``diffusers.DDPMScheduler`` in ``tests/test_diffusion.py``.
 Images are ``(N, 8, 8)`` with ink in ``[0, 1]`` outside the model and ``x = 2 * image - 1`` in
@@ -26,6 +29,7 @@ Images are ``(N, 8, 8)`` with ink in ``[0, 1]`` outside the model and ``x = 2 * 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -272,6 +276,57 @@ def ddpm_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, schedule: NoiseSched
     return StepResult(t, prev_t, x_prev, x0_hat, mean, variance)
 
 
+def ddim_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, schedule: NoiseSchedule,
+              prev_t: int | None = None, eta: float = 0.0, noise: torch.Tensor | None = None,
+              generator: torch.Generator | None = None, clip: float | None = 1.0) -> StepResult:
+    """One reverse step of DDIM (Song, Meng & Ermon 2021, eq. 12), same network, same ``eps``.
+
+    DDIM keeps the marginals ``q(x_t | x_0)`` of eq. 4 but not the Markov chain, so it may jump
+    from ``t`` to any earlier ``prev_t`` and choose how much fresh noise to add::
+
+        x0_hat  = (x_t - sqrt(1 - abar) eps) / sqrt(abar)                (clipped, as in DDPM)
+        sigma   = eta * sqrt((1 - abar') / (1 - abar)) * sqrt(1 - abar / abar')
+        x_prev  = sqrt(abar') x0_hat + sqrt(1 - abar' - sigma^2) eps + sigma z
+
+    ``eta = 0`` is deterministic (the same noise always gives the same image); ``eta = 1``
+    adds the DDPM posterior's noise. This is ``diffusers.DDIMScheduler.step`` (with
+    ``set_alpha_to_one=True``); a test checks both give the same numbers.
+
+    Args:
+        x_t, t, eps, schedule, prev_t, noise, generator, clip: as in :func:`ddpm_step`.
+        eta: share of the DDPM noise, in ``[0, 1]``.
+
+    Returns:
+        A :class:`StepResult` (``mean`` is the step without noise, ``variance`` is sigma^2).
+    """
+    prev_t = t - 1 if prev_t is None else prev_t
+    if not -1 <= prev_t < t < schedule.num_steps:
+        raise ValueError(f"need -1 <= prev_t < t < T = {schedule.num_steps}, got t={t}, "
+                         f"prev_t={prev_t}.")
+    if eps.shape != x_t.shape:
+        raise ValueError(f"eps must have the shape of x_t {tuple(x_t.shape)}, got "
+                         f"{tuple(eps.shape)}.")
+    eta = check_float("eta", eta, low=0.0, high=1.0)
+    batch = len(x_t)
+    t_vec = torch.full((batch,), t, dtype=torch.long)
+    x0_hat = predict_x0(x_t, t_vec, eps, schedule)
+    if clip is not None:
+        x0_hat = x0_hat.clamp(-clip, clip)
+    ab = _per_sample(schedule.alpha_bars, t_vec, x_t)
+    ab_prev = schedule.alpha_bar(torch.full((batch,), prev_t)).to(x_t.dtype).view_as(ab)
+    variance = eta ** 2 * (1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)  # sigma^2
+    mean = ab_prev.sqrt() * x0_hat + (1 - ab_prev - variance).clamp(min=0).sqrt() * eps
+    x_prev = mean
+    if eta > 0 and prev_t >= 0:
+        if noise is None:
+            noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype)
+        x_prev = mean + variance.sqrt() * noise
+    return StepResult(t, prev_t, x_prev, x0_hat, mean, variance)
+
+
+SAMPLERS = ("ddpm", "ddim")
+
+
 def sampling_timesteps(schedule: NoiseSchedule, steps: int | None = None) -> list[int]:
     """The time steps a sampler visits, largest first.
 
@@ -289,7 +344,7 @@ def sample(eps_fn: EpsFn, shape: Sequence[int], schedule: NoiseSchedule, *,
            x_start: torch.Tensor | None = None, start_t: int | None = None,
            known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
            callback: Callable[[StepResult], None] | None = None,
-           clip: float | None = 1.0) -> torch.Tensor:
+           clip: float | None = 1.0, sampler: str = "ddpm", eta: float = 0.0) -> torch.Tensor:
     """Run the reverse process from pure noise (or from ``x_start``) to a clean sample.
 
     Args:
@@ -309,10 +364,16 @@ def sample(eps_fn: EpsFn, shape: Sequence[int], schedule: NoiseSchedule, *,
             step with :func:`q_sample`, so the network fills in only the unknown ones.
         callback: called with the :class:`StepResult` of every step (e.g. to record frames).
         clip: bound for ``x0_hat`` (``None`` for unbounded data).
+        sampler: ``"ddpm"`` (:func:`ddpm_step`, the default) or ``"ddim"`` (:func:`ddim_step`,
+            which stays good with far fewer ``steps``).
+        eta: DDIM's noise share in ``[0, 1]`` (ignored by DDPM).
 
     Returns:
         The samples ``x_{-1}`` (B, ...) - in the data's scale ([-1, 1] for images).
     """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
+    step_fn = ddpm_step if sampler == "ddpm" else functools.partial(ddim_step, eta=eta)
     shape = tuple(shape)
     if not shape or any(not isinstance(s, int) or s < 1 for s in shape):
         raise ValueError(f"shape must be positive integers (B, ...), got {shape}.")
@@ -344,7 +405,7 @@ def sample(eps_fn: EpsFn, shape: Sequence[int], schedule: NoiseSchedule, *,
         for i, t in enumerate(timesteps):
             prev_t = timesteps[i + 1] if i + 1 < len(timesteps) else -1
             eps = eps_fn(x, torch.full((shape[0],), t, dtype=torch.long))
-            result = ddpm_step(x, t, eps, schedule, prev_t=prev_t, generator=generator, clip=clip)
+            result = step_fn(x, t, eps, schedule, prev_t=prev_t, generator=generator, clip=clip)
             if known is not None:
                 target = known if prev_t < 0 else q_sample(known, prev_t, schedule,
                                                             generator=generator)
@@ -386,21 +447,6 @@ def sample_trajectory(eps_fn: EpsFn, shape: Sequence[int], schedule: NoiseSchedu
 
     sample(eps_fn, shape, schedule, generator=generator, callback=record, **sample_kwargs)
     return trajectory
-
-
-def mosaic(images: np.ndarray, ncols: int = 8, pad: int = 1, fill: float = 0.0) -> np.ndarray:
-    """Tile images (N, h, w) into one (rows * (h + pad) - pad, ncols * (w + pad) - pad) array."""
-    images = np.asarray(images)
-    if images.ndim != 3 or len(images) == 0:
-        raise ValueError(f"mosaic needs images (N, h, w), got shape {images.shape}.")
-    n, h, w = images.shape
-    ncols = max(1, min(ncols, n))
-    rows = -(-n // ncols)
-    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), fill, dtype=np.float32)
-    for k in range(n):
-        r, c = divmod(k, ncols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[k]
-    return out
 
 
 # --- images --------------------------------------------------------------------------------
