@@ -261,7 +261,8 @@ def test_shape_prompts(prompt, label):
 
 @pytest.mark.parametrize("prompt, match", [
     ("a pyramid", "Unknown word 'pyramid'"), ("", "empty"), ("a shape", "names no shape"),
-    ("a cube and a cone", "Unknown word 'and'"), ("cube cone", "2 shapes"),
+    ("a cube and a cone", "2 different shapes.*'and'"), ("cube cone", "2 different shapes"),
+    ("a pyramid \U0001F600", "cannot read"), (None, "must be text"),
     ("x" * 100, "too long")])
 def test_bad_shape_prompts_are_explained(prompt, match):
     with pytest.raises(ValueError, match=match):

@@ -67,3 +67,13 @@ def test_safe_panel_with_button_renders_only_on_click():
 def test_safe_panel_needs_controls():
     with pytest.raises(ValueError, match="at least one control"):
         SafePanel({}, lambda: None)
+
+
+def test_panel_aligns_the_labels_of_its_controls():
+    controls = {"t": float_slider("temperature", 1.0, 0.1, 2.0),
+                "k": int_slider("top-k", 5, 1, 50),
+                "text": text_box("prompt", "hello"),
+                "kind": dropdown("decoding strategy", ["greedy", "sampling"])}
+    SafePanel(controls, lambda **values: None, render_now=False)
+    widths = {c.style.description_width for c in controls.values()}
+    assert widths == {f"{len('decoding strategy') + 2}ch"}  # one width: the longest label's

@@ -13,7 +13,7 @@ chapter     module
 ==========  =====================================================================================
 every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``,
             ``core.validation``, ``core.checkpoints``; ``viz.plotting``, ``viz.widgets``;
-            ``data`` (every data set)
+            ``data`` (every data set); ``viz.plotting.mosaic`` (every image grid)
 01          ``toy.density`` (Gaussian mixtures), ``metrics.two_sample``
 02          ``text.char_mlp``, ``data.curation``
 03          ``text.ngram``
@@ -30,7 +30,7 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
 14          ``llm.lora``
 20          ``image.gan``
 21          ``image.diffusion.ddpm``, ``image.diffusion.denoiser``
-22          ``image.diffusion.guidance``
+22          ``image.diffusion.guidance``, ``image.prompts`` (the prompt encoder, also 24)
 23          ``image.diffusion.editing``, ``image.gram_style``
 24          ``image.pointcloud.shapes``, ``image.pointcloud.point_denoiser``
 ==========  =====================================================================================

@@ -5,5 +5,7 @@
 - :mod:`course_utils.image.diffusion` - DDPM and what is built on it (chapters 21-23).
 - :mod:`~course_utils.image.gram_style` - Gram matrices on a random-weight network: textures and
   style transfer (chapter 23).
+- :mod:`~course_utils.image.prompts` - prompt -> class label, the one prompt encoder of the
+  conditional generators (chapters 22 and 24).
 - :mod:`course_utils.image.pointcloud` - diffusion on 3-D point clouds (chapter 24).
 """

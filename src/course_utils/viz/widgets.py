@@ -85,6 +85,20 @@ def text_box(description: str, value: str = "", placeholder: str = "",
                         layout=widgets.Layout(width="600px"))
 
 
+def align_labels(controls) -> str | None:
+    """Give every labelled control the width of the longest label, so that the sliders,
+    boxes and menus of one panel start at the same x. Returns the width set (CSS ``ch``
+    units, one per character plus a margin), or ``None`` when no control has a label."""
+    labelled = [c for c in controls if getattr(c, "description", "")
+                and hasattr(getattr(c, "style", None), "description_width")]
+    if not labelled:
+        return None
+    width = f"{max(len(c.description) for c in labelled) + 2}ch"
+    for control in labelled:
+        control.style.description_width = width
+    return width
+
+
 class SafePanel:
     """Controls + an output area + a status line; re-renders when a control changes.
 
@@ -104,6 +118,7 @@ class SafePanel:
         if not controls:
             raise ValueError("SafePanel needs at least one control.")
         self.controls = dict(controls)
+        align_labels(self.controls.values())
         self.render = render
         self.title = title
         self.status = widgets.HTML(value="")

@@ -1,8 +1,9 @@
 """Text-to-image at digit scale: a prompt encoder and classifier-free guidance (chapter 22).
 
 - :class:`PromptEncoder` turns a short prompt ("a seven", "digit 4", "Zero.") into the label
-  the diffusion model was trained with. It is the tiny stand-in for the text encoder of a real
-  text-to-image model (CLIP or T5 there): text in, a conditioning vector out - here the row of
+  the diffusion model was trained with (the course's one prompt encoder,
+  :class:`course_utils.image.prompts.LabelPromptEncoder`, set up for digits). It is the tiny
+  stand-in for the text encoder of a real text-to-image model (CLIP or T5 there): text in, a conditioning vector out - here the row of
   the denoiser's label-embedding table. Unknown words get a clear error naming the known ones.
 - :func:`guided_eps` implements classifier-free guidance (Ho & Salimans 2022):
   ``eps_hat = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))``. ``w = 0`` is the
@@ -16,16 +17,15 @@ The model is the committed class-conditional DDPM of :mod:`course_utils.image.di
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from course_utils.core.validation import check_float, check_int, check_text
+from course_utils.core.validation import check_float, check_int
 from course_utils.image.diffusion.ddpm import EpsFn
 from course_utils.image.diffusion.denoiser import DigitDiffusion, load_digit_diffusion
+from course_utils.image.prompts import LabelPromptEncoder
 
 MAX_GUIDANCE = 10.0  # largest guidance scale accepted (beyond it samples only get worse)
 MAX_PROMPT_CHARS = 100
@@ -37,87 +37,30 @@ FILLER_WORDS = ("a", "an", "the", "digit", "number", "numeral", "figure", "handw
                 "please", "image", "picture", "small", "big")
 
 
-@dataclass(frozen=True)
-class PromptEncoder:
-    """Maps a prompt to a digit label 0-9; it knows :data:`NUMBER_WORDS`, the characters
-    ``0``-``9`` and the :data:`FILLER_WORDS`, case-insensitively, punctuation ignored."""
+class PromptEncoder(LabelPromptEncoder):
+    """Maps a prompt to a digit label 0-9: the course's :class:`LabelPromptEncoder` with the
+    digit words, the characters ``0``-``9`` and the :data:`FILLER_WORDS`.
 
-    number_words: tuple[str, ...] = NUMBER_WORDS
-    filler_words: tuple[str, ...] = FILLER_WORDS
+    Args:
+        number_words: the word for each digit 0-9 (another language, say).
+        filler_words: words that may appear but carry no meaning.
+    """
+
+    def __init__(self, number_words: Sequence[str] = NUMBER_WORDS,
+                 filler_words: Sequence[str] = FILLER_WORDS) -> None:
+        if len(number_words) != 10:
+            raise ValueError(f"number_words needs one word per digit 0-9, got "
+                             f"{len(number_words)}.")
+        super().__init__(names=tuple(number_words), filler_words=tuple(filler_words),
+                         aliases=tuple((str(i), i) for i in range(10)), thing="digit",
+                         max_chars=MAX_PROMPT_CHARS,
+                         number_hint="Only single digits 0-9 exist here, not {word}.",
+                         example="'a three' or 'digit 3'")
 
     @property
-    def vocabulary(self) -> list[str]:
-        """Every word the encoder knows."""
-        return [*self.number_words, *(str(i) for i in range(10)), *self.filler_words]
-
-    def words(self, prompt: str) -> list[str]:
-        """Lower-case words of the prompt, punctuation removed.
-
-        Raises:
-            ValueError: not text, empty or too long; a negative or decimal number (this model
-                draws the digits 0-9 only); characters that no known word contains (emoji,
-                other scripts), which would otherwise be dropped silently.
-        """
-        check_text("prompt", prompt, max_length=MAX_PROMPT_CHARS)
-        if re.search(r"(?<![\w.])-\s*\d", prompt):
-            raise ValueError(f"The prompt {prompt!r} has a negative number: this model draws "
-                             "one digit 0-9, e.g. 'a three' or 'digit 3'.")
-        if re.search(r"\d[.,]\d", prompt):
-            raise ValueError(f"The prompt {prompt!r} has a decimal number: ask for one whole "
-                             "digit 0-9, e.g. 'a three' or 'digit 3'.")
-        known = set("".join(self.vocabulary))
-        unreadable = sorted({ch for ch in prompt.lower()
-                             if not ch.isascii() and ch not in known})
-        if unreadable:
-            raise ValueError(f"The prompt has characters this encoder cannot read: "
-                             f"{', '.join(repr(ch) for ch in unreadable[:10])}. Use the words "
-                             "it knows (see the error for an unknown word) and digits 0-9.")
-        return re.findall(r"[^\W_]+", prompt.lower())  # runs of letters and digits
-
-    def encode(self, prompt: str) -> int:
-        """The digit the prompt asks for.
-
-        Raises:
-            ValueError: empty or too long prompt, unknown words (the message lists the known
-                ones), no digit at all, or two different digits.
-        """
-        words = self.words(prompt)
-        if not words:
-            raise ValueError(f"The prompt {prompt!r} has no words: ask for a digit, e.g. "
-                             "'a seven' or 'digit 4'.")
-        digits, unknown = [], []
-        for word in words:
-            if word in self.number_words:
-                digits.append(self.number_words.index(word))
-            elif word.isdigit() and len(word) == 1:
-                digits.append(int(word))
-            elif word not in self.filler_words:
-                unknown.append(word)
-        unknown = list(dict.fromkeys(unknown))  # each unknown word once, in order
-        if len(set(digits)) > 1:
-            extra = (f" (It does not know {', '.join(repr(w) for w in unknown)} either.)"
-                     if unknown else "")
-            raise ValueError(f"The prompt names {len(set(digits))} different digits "
-                             f"({', '.join(str(d) for d in sorted(set(digits)))}): this model "
-                             f"draws one digit per prompt.{extra}")
-        if unknown:
-            numbers = [w for w in unknown if w.isdigit()]
-            hint = (f" Only single digits 0-9 exist here, not {numbers[0]}." if numbers else "")
-            raise ValueError(
-                f"Unknown word{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(repr(w) for w in unknown)}.{hint} This model knows only the digit "
-                f"words {', '.join(self.number_words)}, the digits 0-9, and the filler words "
-                f"{', '.join(self.filler_words)}.")
-        if not digits:
-            raise ValueError(f"The prompt {prompt!r} names no digit: add one of "
-                             f"{', '.join(self.number_words)} (or 0-9).")
-        return digits[0]
-
-    def encode_many(self, prompts: Sequence[str]) -> torch.Tensor:
-        """Labels (N,) int64 for a list of prompts."""
-        if isinstance(prompts, str) or len(prompts) == 0:
-            raise ValueError("encode_many needs a non-empty list of prompts.")
-        return torch.tensor([self.encode(p) for p in prompts], dtype=torch.long)
+    def number_words(self) -> tuple[str, ...]:
+        """The word for each digit 0-9."""
+        return self.names
 
 
 def check_guidance(guidance: object) -> float:

@@ -60,6 +60,7 @@ from course_utils.image.diffusion.denoiser import (
 )
 from course_utils.image.diffusion.guidance import MAX_GUIDANCE
 from course_utils.image.pointcloud import shapes as P
+from course_utils.image.prompts import LabelPromptEncoder
 from course_utils.train import public_command
 
 CHECKPOINT = CHECKPOINT_DIR / "shape_diffusion.safetensors"
@@ -197,44 +198,26 @@ PROMPT_FILLER = ("a", "an", "the", "one", "shape", "object", "of", "draw", "make
 MAX_PROMPT_CHARS = 80
 
 
+#: The shape prompt encoder: one of the shapes' names (or its plural), plus filler words.
+SHAPE_PROMPTS = LabelPromptEncoder(names=tuple(P.SHAPES), filler_words=PROMPT_FILLER,
+                                   thing="shape", plurals=True, max_chars=MAX_PROMPT_CHARS,
+                                   example="'a torus' or 'draw a cube'")
+
+
 def shape_from_prompt(prompt: str) -> int:
     """The shape a short prompt names ("a torus", "Draw a cone!", "3-D cube") -> its label.
 
-    Text-to-3-D at the scale of this chapter: the prompt must name exactly one of
-    :data:`course_utils.image.pointcloud.shapes.SHAPES` (a trailing plural "s" is accepted) and may add
-    words from :data:`PROMPT_FILLER`; case and punctuation are ignored.
+    Text-to-3-D at the scale of this chapter: :data:`SHAPE_PROMPTS` (the course's one prompt
+    encoder, :class:`course_utils.image.prompts.LabelPromptEncoder`) reads the prompt, which
+    must name exactly one of :data:`course_utils.image.pointcloud.shapes.SHAPES` (a trailing
+    plural "s" is accepted) and may add words from :data:`PROMPT_FILLER`; case and
+    punctuation are ignored.
 
     Raises:
         ValueError: empty or long prompt, unknown words (the message lists the known ones),
             no shape, or two different shapes.
     """
-    import re
-
-    from course_utils.core.validation import check_text
-
-    check_text("prompt", prompt, max_length=MAX_PROMPT_CHARS)
-    words = re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", prompt.lower())
-    named, unknown = [], []
-    for word in words:
-        stem = word[:-1] if word.endswith("s") and word[:-1] in P.SHAPES else word
-        if stem in P.SHAPES:
-            named.append(stem)
-        elif word not in PROMPT_FILLER:
-            unknown.append(word)
-    unknown = list(dict.fromkeys(unknown))
-    if unknown:
-        raise ValueError(f"Unknown word{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(repr(w) for w in unknown)}: this model knows only the "
-                         f"shapes {', '.join(P.SHAPES)} (and filler words such as 'a', 'the', "
-                         "'draw').")
-    if not named:
-        raise ValueError(f"The prompt {prompt!r} names no shape: add one of "
-                         f"{', '.join(P.SHAPES)}.")
-    if len(set(named)) > 1:
-        raise ValueError(f"The prompt names {len(set(named))} shapes "
-                         f"({', '.join(dict.fromkeys(named))}): this model draws one shape "
-                         "per prompt.")
-    return P.SHAPES.index(named[0])
+    return SHAPE_PROMPTS.encode(prompt)
 
 
 @dataclass
