@@ -92,3 +92,40 @@ def test_a_short_training_run_learns_something():
     torch.set_num_threads(1)
     model, record = ie.train_digit_judge(epochs=2, seed=3)
     assert record["test_accuracy"] > 0.5 and not model.training
+
+
+# --- precision and recall ----------------------------------------------------------------
+
+def test_precision_recall_of_identical_disjoint_and_collapsed_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 4))
+    same = ie.precision_recall(real, real.copy())
+    assert same.precision == 1.0 and same.recall == 1.0
+    far = ie.precision_recall(real, rng.normal(size=(300, 4)) + 50)
+    assert far.precision == 0.0 and far.recall == 0.0
+    # mode collapse: every fake sits near one real point -> precise, but covers little
+    collapsed = ie.precision_recall(real, real[:1] + 0.01 * rng.normal(size=(300, 4)))
+    assert collapsed.precision > 0.9 and collapsed.recall < 0.1
+    assert collapsed.fake_on_real.shape == (300,) and collapsed.real_on_fake.shape == (300,)
+
+
+def test_pixel_gaussian_falls_off_the_digit_manifold(splits):
+    rng = np.random.default_rng(0)
+    flat = splits.train_images.reshape(len(splits.train_images), -1)
+    gaussian = np.clip(rng.multivariate_normal(flat.mean(0), np.cov(flat.T), size=360), 0, 1)
+    real = ie.digit_precision_recall(splits.train_images[:360])
+    fake = ie.digit_precision_recall(gaussian.reshape(-1, 8, 8))
+    assert real.precision > 0.85 and fake.precision < real.precision - 0.2
+
+
+@pytest.mark.parametrize("real, fake, k, message", [
+    (np.ones((10, 3)), np.ones((10, 4)), 3, "same D|\\(M, D\\)"),
+    (np.ones(10), np.ones((10, 3)), 3, "\\(N, D\\)"),
+    (np.ones((3, 2)), np.ones((10, 2)), 3, "more than k"),
+    (np.ones((10, 2)), np.full((10, 2), np.nan), 3, "finite"),
+    (np.ones((10, 2)), np.ones((10, 2)), 0, "k must be"),
+    (np.ones((10, 2)), np.ones((10, 2)), 2.5, "k must be"),
+])
+def test_precision_recall_rejects_bad_input(real, fake, k, message):
+    with pytest.raises(ValueError, match=message):
+        ie.precision_recall(real, fake, k=k)
