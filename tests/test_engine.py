@@ -82,3 +82,10 @@ def test_bad_token_ids_get_clear_errors_instead_of_aborting(logits, ids, message
     with pytest.raises(ValueError, match=message):
         logits.next_token_logits(ids)
     assert logits.detokenize([]) == ""
+
+
+@pytest.mark.parametrize("text", [None, 7, b"bytes", ["a list"], 3.5])
+def test_tokenize_rejects_what_is_not_text(logits, text):
+    with pytest.raises(ValueError, match="must be text"):
+        logits.tokenize(text)
+    assert logits.tokenize("") == []

@@ -116,7 +116,7 @@ class LlamaLogits:
     def tokenize(self, text: str, add_bos: bool = False, special: bool = False) -> list[int]:
         """Token ids of ``text``; ``special=True`` reads chat markers such as ``<|im_end|>``
         as their special tokens instead of as plain text."""
-        text = check_text("text", text, allow_empty=True)
+        text = check_text("text to tokenize", text, allow_empty=True)
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
     def check_ids(self, ids: object) -> list[int]:
