@@ -215,6 +215,20 @@ def posterior_mean_variance(x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor
     return coef_x0 * x0 + coef_xt * x_t, variance
 
 
+def _check_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, schedule: NoiseSchedule,
+                prev_t: int | None) -> int:
+    """The step to move to (default ``t - 1``), after checking ``-1 <= prev_t < t < T`` and
+    that ``eps`` has the shape of ``x_t``."""
+    prev_t = t - 1 if prev_t is None else prev_t
+    if not -1 <= prev_t < t < schedule.num_steps:
+        raise ValueError(f"need -1 <= prev_t < t < T = {schedule.num_steps}, got t={t}, "
+                         f"prev_t={prev_t}.")
+    if eps.shape != x_t.shape:
+        raise ValueError(f"eps must have the shape of x_t {tuple(x_t.shape)}, got "
+                         f"{tuple(eps.shape)}.")
+    return prev_t
+
+
 @dataclass
 class StepResult:
     """One reverse step ``x_t -> x_prev``; tensors are (B, ...) unless noted."""
@@ -253,13 +267,7 @@ def ddpm_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, schedule: NoiseSched
     Returns:
         A :class:`StepResult`.
     """
-    prev_t = t - 1 if prev_t is None else prev_t
-    if not -1 <= prev_t < t < schedule.num_steps:
-        raise ValueError(f"need -1 <= prev_t < t < T = {schedule.num_steps}, got t={t}, "
-                         f"prev_t={prev_t}.")
-    if eps.shape != x_t.shape:
-        raise ValueError(f"eps must have the shape of x_t {tuple(x_t.shape)}, got "
-                         f"{tuple(eps.shape)}.")
+    prev_t = _check_step(x_t, t, eps, schedule, prev_t)
     batch = len(x_t)
     t_vec = torch.full((batch,), t, dtype=torch.long)
     prev_vec = torch.full((batch,), prev_t, dtype=torch.long)
@@ -299,13 +307,7 @@ def ddim_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, schedule: NoiseSched
     Returns:
         A :class:`StepResult` (``mean`` is the step without noise, ``variance`` is sigma^2).
     """
-    prev_t = t - 1 if prev_t is None else prev_t
-    if not -1 <= prev_t < t < schedule.num_steps:
-        raise ValueError(f"need -1 <= prev_t < t < T = {schedule.num_steps}, got t={t}, "
-                         f"prev_t={prev_t}.")
-    if eps.shape != x_t.shape:
-        raise ValueError(f"eps must have the shape of x_t {tuple(x_t.shape)}, got "
-                         f"{tuple(eps.shape)}.")
+    prev_t = _check_step(x_t, t, eps, schedule, prev_t)
     eta = check_float("eta", eta, low=0.0, high=1.0)
     batch = len(x_t)
     t_vec = torch.full((batch,), t, dtype=torch.long)

@@ -103,7 +103,25 @@ class _Block(nn.Module):
         return h + self.fc2(self.dropout(F.silu(self.fc1(z))))     # (B, H)
 
 
-class Denoiser(nn.Module):
+class LabelConditioned(nn.Module):
+    """What every course denoiser shares (digits, point clouds, the U-Net baseline): labels
+    ``0..C-1`` name a class and label ``C = config.num_classes`` means "no label", so one
+    network is the conditional and the unconditional model (classifier-free guidance)."""
+
+    @property
+    def null_label(self) -> int:
+        """The label index that means "no label" (= number of classes)."""
+        return self.config.num_classes
+
+    def labels_or_null(self, y: torch.Tensor | None, batch: int) -> torch.Tensor:
+        """``y`` itself, or the null label for every one of ``batch`` samples when ``None``."""
+        return torch.full((batch,), self.null_label, dtype=torch.long) if y is None else y
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class Denoiser(LabelConditioned):
     """The noise predictor ``eps_theta(x_t, t, y)``: a residual MLP.
 
     ``x_t (B, ...) -flatten-> (B, D) -linear-> (B, H) -blocks(c)-> -LN, linear-> (B, D)
@@ -129,14 +147,6 @@ class Denoiser(nn.Module):
         self.out_norm = nn.LayerNorm(H)
         self.out = nn.Linear(H, config.dim)
 
-    @property
-    def null_label(self) -> int:
-        """The label index that means "no label" (= number of classes)."""
-        return self.config.num_classes
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
     def forward(self, x: torch.Tensor, t: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (B, ...) with ``prod(...) = D``, ``t`` (B,), ``y`` (B,) or ``None`` (= no label)
@@ -145,9 +155,7 @@ class Denoiser(nn.Module):
         c = self.time_mlp(timestep_embedding(t, self.config.time_dim,
                                              max_period=self.config.max_steps))  # (B, H)
         if self.label_emb is not None:
-            if y is None:
-                y = torch.full((len(x),), self.null_label, dtype=torch.long)
-            c = c + self.label_emb(y)                                    # (B, H)
+            c = c + self.label_emb(self.labels_or_null(y, len(x)))       # (B, H)
         c = F.silu(c)
         for block in self.blocks:
             h = block(h, c)

@@ -27,13 +27,13 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import torch
-from torch import nn
 
 from course_utils.image.diffusion.ddpm import images_to_x, make_schedule
 from course_utils.image.diffusion.denoiser import (
     Denoiser,
     DenoiserConfig,
     DigitDiffusion,
+    LabelConditioned,
     TrainConfig,
     train_denoiser,
 )
@@ -42,7 +42,7 @@ N_EVAL = 500
 PROBE_STEPS = 30  # steps timed (CPU time) to size each run's schedule to the budget
 
 
-class UNetDenoiser(nn.Module):
+class UNetDenoiser(LabelConditioned):
     """``diffusers.UNet2DModel`` for (B, 1, 8, 8) digits behind the course's denoiser interface:
     ``forward(x, t, y)`` with ``y = None`` meaning "no label" (label ``num_classes``)."""
 
@@ -58,18 +58,9 @@ class UNetDenoiser(nn.Module):
         self.config = SimpleNamespace(num_classes=num_classes)  # what train_denoiser reads
         self.label_emb = self.unet.class_embedding  # the label table (shared, not a copy)
 
-    @property
-    def null_label(self) -> int:
-        return self.config.num_classes
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
     def forward(self, x: torch.Tensor, t: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
-        if y is None:
-            y = torch.full((len(x),), self.null_label, dtype=torch.long)
-        return self.unet(x, t, class_labels=y).sample
+        return self.unet(x, t, class_labels=self.labels_or_null(y, len(x))).sample
 
 
 def course_denoiser() -> Denoiser:

@@ -51,6 +51,7 @@ from course_utils.image.diffusion.ddpm import (
     sample_trajectory,
 )
 from course_utils.image.diffusion.denoiser import (
+    LabelConditioned,
     TrainConfig,
     TrainHistory,
     read_denoiser,
@@ -109,7 +110,7 @@ class _PointBlock(nn.Module):
         return h + self.fc2(F.silu(self.fc1(z * (1 + scale) + shift)))    # (B, N, H)
 
 
-class PointDenoiser(nn.Module):
+class PointDenoiser(LabelConditioned):
     """The noise predictor for point clouds, ``eps_theta(x_t, t, y)``: (B, N, 3) -> (B, N, 3).
 
     ``x_t -linear-> (B, N, H) -blocks(c, global feature)-> -LN, linear-> (B, N, 3)`` with
@@ -129,21 +130,12 @@ class PointDenoiser(nn.Module):
         self.out_norm = nn.LayerNorm(H)
         self.out = nn.Linear(H, 3)
 
-    @property
-    def null_label(self) -> int:
-        """The label index that means "no shape named" (= number of classes)."""
-        return self.config.num_classes
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
     def forward(self, x: torch.Tensor, t: torch.Tensor,
                 y: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (B, N, 3), ``t`` (B,), ``y`` (B,) or ``None`` (no label) -> noise (B, N, 3)."""
         if x.ndim != 3 or x.shape[-1] != 3:
             raise ValueError(f"x must be (B, N, 3) point clouds, got shape {tuple(x.shape)}.")
-        if y is None:
-            y = torch.full((len(x),), self.null_label, dtype=torch.long)
+        y = self.labels_or_null(y, len(x))
         h = self.inp(x)                                                   # (B, N, H)
         c = self.time_mlp(timestep_embedding(t, self.config.time_dim,
                                              max_period=self.config.max_steps))  # (B, H)
