@@ -33,13 +33,17 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
 22          ``image.diffusion.guidance``, ``image.prompts`` (the prompt encoder, also 24)
 23          ``image.diffusion.editing``, ``image.gram_style``
 24          ``image.pointcloud.shapes``, ``image.pointcloud.point_denoiser``
+30          ``audio.speech`` (Piper voice, Whisper listener), ``audio.word_errors``,
+            ``audio.formant`` (rule-based baseline), ``audio.voiceprint``; ``audio.signal``
+            and ``audio.figures`` (also 31); ``data.speech_sentences``
 ==========  =====================================================================================
 
 Subpackages: :mod:`course_utils.core` (what every chapter uses), :mod:`course_utils.viz`
 (figures and widgets), :mod:`course_utils.data`, :mod:`course_utils.metrics` (judges of
 generated samples shared by several chapters), :mod:`course_utils.toy` (2-D models),
 :mod:`course_utils.text` (Part I text models from scratch), :mod:`course_utils.llm` (Part II,
-SmolLM2), :mod:`course_utils.image` (chapter 07 and Part III). Each subpackage's docstring lists
+SmolLM2), :mod:`course_utils.image` (chapter 07 and Part III), :mod:`course_utils.audio`
+(Part IV, chapters 30-31) and :mod:`course_utils.video` (chapter 32). Each subpackage's docstring lists
 its modules.
 
 Command lines: ``python -m course_utils.train MODEL`` trains any shipped checkpoint,

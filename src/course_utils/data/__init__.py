@@ -3,6 +3,8 @@
 - :mod:`course_utils.data.sources` - the loaders (text corpus and its splits, names, 8x8 digits,
   photos, 2-D toy data). They are re-exported here, so ``from course_utils import data`` and
   ``data.load_text_splits()`` is all a notebook needs.
+- :mod:`course_utils.data.speech_sentences` - the held-out sentences of chapter 30 (Harvard
+  sentences, names, numbers, homophones).
 - :mod:`course_utils.data.curation` - normalise, filter and de-duplicate training data
   (chapter 02).
 """
