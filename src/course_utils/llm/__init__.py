@@ -10,5 +10,6 @@
 - :mod:`~course_utils.llm.writing` - writing templates, length control, ROUGE/chrF (chapter 12).
 - :mod:`~course_utils.llm.sandbox` - run untrusted code in a guarded subprocess (chapter 13).
 - :mod:`~course_utils.llm.codegen` - code-generation tasks, pass@k, repair loop (chapter 13).
+- :mod:`~course_utils.llm.minilm` - all-MiniLM-L6-v2, the shared sentence encoder (chapters 40, 50).
 - :mod:`~course_utils.llm.lora` - LoRA fine-tuning of SmolLM2 on a generated task (chapter 14).
 """
