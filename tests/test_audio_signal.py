@@ -130,3 +130,11 @@ def test_sound_figure_and_heatmap():
     assert heatmap.x[-1] == pytest.approx(2.0, abs=0.05)
     with pytest.raises(ValueError, match="hop_seconds"):
         figures.spectrogram_heatmap(tone(), RATE, hop_seconds=5)
+
+
+def test_audio_widget_holds_a_wav_at_the_stored_rate():
+    widget = signal.audio_widget(tone(rate=22_050), 22_050, store_rate=16_000)
+    with wave_module.open(io.BytesIO(widget.value)) as f:
+        assert f.getframerate() == 16_000
+    with pytest.raises(ValueError, match="limited"):
+        signal.audio_widget(tone(seconds=3.0), RATE, max_seconds=1.0)

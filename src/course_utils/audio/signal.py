@@ -230,6 +230,35 @@ def audio_player(wave: object, rate: int, store_rate: int | None = 16_000,
     return Audio(data=wav_bytes(array, rate), rate=rate, normalize=False)
 
 
+def audio_widget(wave: object, rate: int, store_rate: int | None = 8_000,
+                 max_seconds: float = 20.0):
+    """The same sound as :func:`audio_player`, as an ``ipywidgets.Audio`` widget.
+
+    Use it for sound shown *inside* a widget panel (``SafePanel``): the WAV travels as a
+    binary widget buffer. (An ``IPython.display.Audio`` of more than 64 KiB inside an
+    ``Output`` widget stalls ``nbclient`` when the notebook is executed, so stored panels
+    could not hold a clip of more than about 3 s.)
+
+    Args:
+        wave: (n,) samples.
+        rate: their sample rate in Hz.
+        store_rate: the rate stored (default 8 kHz: enough for a melody), or None.
+        max_seconds: longer sounds are refused (a notebook-size guard).
+    """
+    import ipywidgets
+
+    array = check_wave(wave)
+    rate = check_rate(rate)
+    max_seconds = check_float("max_seconds", max_seconds, 0.1, 600.0)
+    if array.size / rate > max_seconds:
+        raise ValueError(f"the sound lasts {array.size / rate:.1f} s; players are limited to "
+                         f"{max_seconds:g} s to keep the notebook small.")
+    if store_rate is not None and store_rate < rate:
+        array, rate = resample(array, rate, store_rate), store_rate
+    return ipywidgets.Audio(value=wav_bytes(array, rate), format="wav", autoplay=False,
+                            loop=False)
+
+
 def join(waves: list, rate: int, gap_seconds: float = 0.5) -> np.ndarray:
     """Concatenate clips with ``gap_seconds`` of silence between them.
 
