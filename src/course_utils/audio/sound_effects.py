@@ -111,7 +111,7 @@ def snare_drum(seconds: float = 0.4, rate: int = 16_000, seed: int = 0) -> np.nd
     return _peak(rattle / (np.abs(rattle).max() or 1.0) + head)
 
 
-def laser(seconds: float = 0.6, rate: int = 16_000, start_hz: float = 3000.0,
+def laser(seconds: float = 0.6, rate: int = 16_000, start_hz: float = 2400.0,
           end_hz: float = 150.0, vibrato_hz: float = 30.0) -> np.ndarray:
     r"""A "zap": an exponential chirp :math:`f(t) = f_0 (f_1 / f_0)^{t / T}` from
     ``start_hz`` down to ``end_hz`` over :math:`T` = ``seconds``, with a vibrato of
@@ -178,6 +178,13 @@ EFFECTS = {"bell": bell, "kick drum": kick_drum, "snare drum": snare_drum, "lase
 
 def effect(name: str, rate: int = 16_000, **settings: float) -> np.ndarray:
     """Build the effect called ``name`` (a key of :data:`EFFECTS`) with its settings."""
+    import inspect
+
     if name not in EFFECTS:
         raise ValueError(f"unknown effect {name!r}; choose one of {sorted(EFFECTS)}.")
+    known = set(inspect.signature(EFFECTS[name]).parameters) - {"rate"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"{name} has no setting {', '.join(unknown)}; its settings are "
+                         f"{', '.join(sorted(known))}.")
     return EFFECTS[name](rate=rate, **settings)
