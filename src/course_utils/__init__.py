@@ -36,6 +36,10 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
 30          ``audio.speech`` (Piper voice, Whisper listener), ``audio.word_errors``,
             ``audio.formant`` (rule-based baseline), ``audio.voiceprint``; ``audio.signal``
             and ``audio.figures`` (also 31); ``data.speech_sentences``
+31          ``audio.music`` (corpus, symbols, synthesis, statistics, generators, the
+            committed music transformer), ``audio.sound_effects``
+32          ``video.clips`` (moving-shape clips, prompts), ``video.judge``,
+            ``video.model`` (frame-by-frame diffusion, baselines), ``video.views``
 40          ``multimodal.captioned_shapes`` (captioned image data set),
             ``multimodal.contrastive`` (CLIP-style model, InfoNCE, retrieval metrics,
             baselines); ``llm.minilm`` (the shared sentence encoder, also 50)
@@ -50,8 +54,8 @@ generated samples shared by several chapters), :mod:`course_utils.toy` (2-D mode
 :mod:`course_utils.text` (Part I text models from scratch), :mod:`course_utils.llm` (Part II,
 SmolLM2), :mod:`course_utils.image` (chapter 07 and Part III), :mod:`course_utils.audio`
 (Part IV, chapters 30-31), :mod:`course_utils.video` (chapter 32),
-:mod:`course_utils.multimodal` (chapter 40) and :mod:`course_utils.trust` (chapter 50 on). Each subpackage's docstring lists
-its modules.
+:mod:`course_utils.multimodal` (chapter 40) and :mod:`course_utils.trust` (chapter 50
+on). Each subpackage's docstring lists its modules.
 
 Command lines: ``python -m course_utils.train MODEL`` trains any shipped checkpoint,
 ``python -m course_utils.bench NAME`` runs a speed measurement, ``python -m

@@ -36,6 +36,9 @@ RECIPES: dict[str, Recipe] = {
     "shape-diffusion": Recipe("course_utils.image.pointcloud.point_denoiser", "train",
                               "shape_diffusion.safetensors", "24"),
     "date-lora": Recipe("course_utils.llm.lora", "train", "date_lora.safetensors", "14"),
+    "video-diffusion": Recipe("course_utils.video.model", "train",
+                              "video_diffusion.safetensors", "32"),
+    "music-gpt": Recipe("course_utils.audio.music", "train", "music_gpt.safetensors", "31"),
 }
 
 

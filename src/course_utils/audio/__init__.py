@@ -10,4 +10,8 @@
   phonemes: the pre-neural baseline (chapter 30).
 - :mod:`~course_utils.audio.voiceprint` - pitch and MFCC voice prints, a similarity score and
   a verification threshold (chapter 30).
+- :mod:`~course_utils.audio.music` - symbolic music: the chorale and folk-song corpus, note
+  symbols, synthesis from notes, statistics of melodies, n-gram and transformer generators
+  and the committed music transformer (chapter 31).
+- :mod:`~course_utils.audio.sound_effects` - procedural sound effects (chapter 31).
 """
