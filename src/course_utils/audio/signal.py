@@ -202,6 +202,22 @@ def wav_bytes(wave: object, rate: int) -> bytes:
     return buffer.getvalue()
 
 
+def _stored_wav(wave: object, rate: int, store_rate: int | None,
+                max_seconds: float) -> tuple[bytes, int]:
+    """The WAV bytes a player stores, and their rate: checked, length-guarded, resampled down
+    to ``store_rate`` when that is lower (shared by :func:`audio_player` and
+    :func:`audio_widget`)."""
+    array = check_wave(wave)
+    rate = check_rate(rate)
+    max_seconds = check_float("max_seconds", max_seconds, 0.1, 600.0)
+    if array.size / rate > max_seconds:
+        raise ValueError(f"the sound lasts {array.size / rate:.1f} s; players are limited to "
+                         f"{max_seconds:g} s to keep the notebook small.")
+    if store_rate is not None and store_rate < rate:
+        array, rate = resample(array, rate, store_rate), store_rate
+    return wav_bytes(array, rate), rate
+
+
 def audio_player(wave: object, rate: int, store_rate: int | None = 16_000,
                  max_seconds: float = 20.0):
     """An audio player (``IPython.display.Audio``) that plays in JupyterLab and in the book.
@@ -218,16 +234,9 @@ def audio_player(wave: object, rate: int, store_rate: int | None = 16_000,
     """
     from IPython.display import Audio
 
-    array = check_wave(wave)
-    rate = check_rate(rate)
-    max_seconds = check_float("max_seconds", max_seconds, 0.1, 600.0)
-    if array.size / rate > max_seconds:
-        raise ValueError(f"the sound lasts {array.size / rate:.1f} s; players are limited to "
-                         f"{max_seconds:g} s to keep the notebook small.")
-    if store_rate is not None and store_rate < rate:
-        array, rate = resample(array, rate, store_rate), store_rate
+    data, rate = _stored_wav(wave, rate, store_rate, max_seconds)
     # normalize=False: the player plays the samples as they are, so a quiet clip sounds quiet
-    return Audio(data=wav_bytes(array, rate), rate=rate, normalize=False)
+    return Audio(data=data, rate=rate, normalize=False)
 
 
 def audio_widget(wave: object, rate: int, store_rate: int | None = 8_000,
@@ -247,16 +256,8 @@ def audio_widget(wave: object, rate: int, store_rate: int | None = 8_000,
     """
     import ipywidgets
 
-    array = check_wave(wave)
-    rate = check_rate(rate)
-    max_seconds = check_float("max_seconds", max_seconds, 0.1, 600.0)
-    if array.size / rate > max_seconds:
-        raise ValueError(f"the sound lasts {array.size / rate:.1f} s; players are limited to "
-                         f"{max_seconds:g} s to keep the notebook small.")
-    if store_rate is not None and store_rate < rate:
-        array, rate = resample(array, rate, store_rate), store_rate
-    return ipywidgets.Audio(value=wav_bytes(array, rate), format="wav", autoplay=False,
-                            loop=False)
+    data, _ = _stored_wav(wave, rate, store_rate, max_seconds)
+    return ipywidgets.Audio(value=data, format="wav", autoplay=False, loop=False)
 
 
 def join(waves: list, rate: int, gap_seconds: float = 0.5) -> np.ndarray:
