@@ -91,7 +91,7 @@ def test_corpus_file_matches_a_fresh_music21_parse():
     score = corpus.parse("bach/bwv1.6")
     soprano = [p for p in score.parts if "soprano" in p.partName.lower()][0]
     fresh = music.melody_from_part(soprano, "chorale", "bach/bwv1.6",
-                                   music._key_name(score.analyze("key")))
+                                   music.key_name(score.analyze("key")))
     assert stored["bach/bwv1.6"] == fresh
     summary = music.corpus_summary()
     assert summary["kept"]["chorale"] >= 300 and summary["kept"]["folk"] >= 1500

@@ -114,9 +114,6 @@ from course_utils.audio.music.synthesis import (
 )
 from course_utils.audio.music.tokens import BAR, END, STYLE_CHARS, MusicTokenizer
 
-#: The old private name of :func:`key_name` (chapter 31's notebook uses it).
-_key_name = key_name
-
 __all__ = [
     "BAR", "BAR_BEATS", "CHECKPOINT_NAME", "COMMON_KEYS", "CORPUS_FILE", "DURATIONS", "END",
     "EXTRACT_COMMAND", "INSTRUMENTS", "KEYS", "KRUMHANSL_MAJOR", "KRUMHANSL_MINOR",
