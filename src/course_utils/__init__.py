@@ -46,6 +46,11 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
 50          ``trust.retrieval`` (chunking, MiniLM and BM25 retrieval, recall@k),
             ``trust.questions``, ``trust.rag`` (closed book vs RAG, extractive baseline,
             abstention, verification)
+51          ``metrics.degradations`` (pretend generators with known faults),
+            ``metrics.memorisation`` (nearest-training-neighbour copy rate),
+            ``metrics.scorecard`` (every metric on one sample set), ``metrics.text_overlap``
+            (BLEU, ROUGE, chrF, embedding cosine), ``metrics.rewrites`` (sentences with
+            known meaning changes), ``metrics.preference`` (Bradley-Terry, simulated judge)
 ==========  =====================================================================================
 
 Subpackages: :mod:`course_utils.core` (what every chapter uses), :mod:`course_utils.viz`
