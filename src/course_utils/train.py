@@ -39,6 +39,8 @@ RECIPES: dict[str, Recipe] = {
     "video-diffusion": Recipe("course_utils.video.model", "train",
                               "video_diffusion.safetensors", "32"),
     "music-gpt": Recipe("course_utils.audio.music", "train", "music_gpt.safetensors", "31"),
+    "canary-gpt": Recipe("course_utils.trust.canary_training", "train",
+                         "canary_gpt[_dedup]_s{0,1}.safetensors", "53"),
 }
 
 
