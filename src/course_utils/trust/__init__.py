@@ -9,6 +9,10 @@
 
 Part VI (the hard questions, measured):
 
+- :mod:`~course_utils.trust.association` - WEAT on GloVe and sentence vectors, random-list
+  baselines, bias direction and projection debiasing (chapter 52).
+- :mod:`~course_utils.trust.skew` - training text with a planted gender skew, counterfactual
+  augmentation, the skew in a model's samples (chapter 52).
 - :mod:`~course_utils.trust.canaries` - planted secrets, line deduplication, exact exposure
   and greedy extraction (chapter 53).
 - :mod:`~course_utils.trust.canary_training` - the recipe and loader of chapter 53's

@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from course_utils.core.validation import check_float, check_int, check_text
-from course_utils.trust.retrieval import (MAX_QUERY_CHARS, STOP_WORDS, Hit, content_words,
-                                          words)
+from course_utils.trust.retrieval import MAX_QUERY_CHARS, STOP_WORDS, Hit, content_words, words
 
 ABSTAIN = "I don't know"
 SYSTEM = ("You answer questions about a course with a short phrase. If you do not know "
