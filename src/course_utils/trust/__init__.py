@@ -13,6 +13,12 @@ Part VI (the hard questions, measured):
   baselines, bias direction and projection debiasing (chapter 52).
 - :mod:`~course_utils.trust.skew` - training text with a planted gender skew, counterfactual
   augmentation, the skew in a model's samples (chapter 52).
+- :mod:`~course_utils.trust.watermark` - the green-list text watermark, its detector and an
+  editing attack (chapter 54).
+- :mod:`~course_utils.trust.injection` - injected passages against RAG and a passage filter
+  (chapter 54).
+- :mod:`~course_utils.trust.moderation` - templated harmful and benign requests, a topic
+  split and a keyword blocklist (chapter 54).
 - :mod:`~course_utils.trust.canaries` - planted secrets, line deduplication, exact exposure
   and greedy extraction (chapter 53).
 - :mod:`~course_utils.trust.canary_training` - the recipe and loader of chapter 53's
