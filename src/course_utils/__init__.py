@@ -56,6 +56,7 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
 53          ``trust.canaries`` (planted secrets, exposure, deduplication),
             ``trust.canary_training`` (the committed canary models); ``metrics.memorisation``
 54          ``trust.watermark``, ``trust.injection``, ``trust.moderation``; ``llm.sandbox``
+55          ``trust.compute`` (FLOPs, throughput, scaling fit, energy, cost calculator)
 ==========  =====================================================================================
 
 Subpackages: :mod:`course_utils.core` (what every chapter uses), :mod:`course_utils.viz`
@@ -65,7 +66,7 @@ generated samples shared by several chapters), :mod:`course_utils.toy` (2-D mode
 SmolLM2), :mod:`course_utils.image` (chapter 07 and Part III), :mod:`course_utils.audio`
 (Part IV, chapters 30-31), :mod:`course_utils.video` (chapter 32),
 :mod:`course_utils.multimodal` (chapter 40) and :mod:`course_utils.trust` (chapters 50
-and 52-54). Each subpackage's docstring lists its modules.
+and 52-55). Each subpackage's docstring lists its modules.
 
 Command lines: ``python -m course_utils.train MODEL`` trains any shipped checkpoint,
 ``python -m course_utils.bench NAME`` runs a speed measurement, ``python -m

@@ -19,6 +19,8 @@ Part VI (the hard questions, measured):
   (chapter 54).
 - :mod:`~course_utils.trust.moderation` - templated harmful and benign requests, a topic
   split and a keyword blocklist (chapter 54).
+- :mod:`~course_utils.trust.compute` - FLOP counts, the PyTorch cross-check, power-law fits,
+  energy and CO2 ranges, the training-cost calculator (chapter 55).
 - :mod:`~course_utils.trust.canaries` - planted secrets, line deduplication, exact exposure
   and greedy extraction (chapter 53).
 - :mod:`~course_utils.trust.canary_training` - the recipe and loader of chapter 53's
