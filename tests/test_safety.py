@@ -96,11 +96,15 @@ def test_injection_filter_catches_instructions_but_not_facts():
         inj.inject([_hit("one")], "x", position=5)
 
 
-def test_no_course_page_looks_like_an_injection():
+def test_the_filter_flags_no_course_page_but_a_citation_of_an_attack_paper():
     from course_utils.trust.retrieval import chunk_pages, course_pages
 
     chunks = chunk_pages(course_pages(), max_chars=300)
-    assert not [c.text for c in chunks if inj.looks_like_injection(c.text)]
+    flagged = [c for c in chunks if inj.looks_like_injection(c.text)]
+    # the references cite "Ignore previous prompt" (Perez and Ribeiro 2022): a false
+    # positive chapter 54 reports; every other page must pass the filter
+    assert all(c.page == "references.md" and "Ignore previous prompt" in c.text
+               for c in flagged)
 
 
 def test_moderation_requests_split_by_topic_and_blocklist_catches_verbs():
