@@ -67,6 +67,8 @@ def test_z_score_formula_and_unique_counting():
     (lambda: wm.WatermarkKey(gamma=1.0), "gamma"),
     (lambda: wm.WatermarkKey(context=0), "context"),
     (lambda: wm.substitute("abc", 1.5, "xy"), "fraction"),
+    (lambda: wm.detect([1, 2, 3], 30).flagged(-1), "z threshold"),
+    (lambda: wm.detect([1, 2, 3], 30).flagged(float("nan")), "z threshold"),
 ])
 def test_watermark_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
