@@ -120,9 +120,10 @@ def simulate_votes(judge: SimulatedJudge, n_votes: int, seed: int = 0) -> np.nda
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two score vectors (no ties expected)."""
-    ra = np.argsort(np.argsort(np.asarray(a, dtype=float)))
-    rb = np.argsort(np.argsort(np.asarray(b, dtype=float)))
-    if len(ra) != len(rb) or len(ra) < 2:
+    """Spearman rank correlation of two score vectors (``scipy.stats.spearmanr``)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("give two score vectors of the same length >= 2.")
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(spearmanr(a, b).statistic)

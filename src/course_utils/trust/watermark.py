@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -46,11 +47,18 @@ class WatermarkKey:
 
 def green_list(previous: Sequence[int], vocab_size: int, key: WatermarkKey) -> np.ndarray:
     """Boolean mask ``(V,)`` of the green tokens after the last ``key.context`` tokens
-    ``previous`` (fewer at the start of a text)."""
-    seed = zlib.crc32(f"{key.secret}:{','.join(str(int(i)) for i in previous)}".encode())
+    ``previous`` (fewer at the start of a text); read-only, cached for generation and
+    detection alike."""
+    return _green_list(tuple(int(i) for i in previous), int(vocab_size), key)
+
+
+@lru_cache(maxsize=1 << 16)
+def _green_list(previous: tuple[int, ...], vocab_size: int, key: WatermarkKey) -> np.ndarray:
+    seed = zlib.crc32(f"{key.secret}:{','.join(str(i) for i in previous)}".encode())
     order = np.random.default_rng(seed).permutation(vocab_size)
     mask = np.zeros(vocab_size, dtype=bool)
     mask[order[:int(round(key.gamma * vocab_size))]] = True
+    mask.setflags(write=False)
     return mask
 
 
@@ -63,12 +71,6 @@ class WatermarkedModel(LanguageModel):
         self.vocab_size, self.max_context = model.vocab_size, model.max_context
         self.max_total, self.stop_ids = model.max_total, model.stop_ids
         self.unit, self.batched = model.unit, model.batched
-        self._greens: dict[tuple[int, ...], np.ndarray] = {}
-
-    def _green(self, previous: tuple[int, ...]) -> np.ndarray:
-        if previous not in self._greens:
-            self._greens[previous] = green_list(previous, self.vocab_size, self.key)
-        return self._greens[previous]
 
     def encode(self, text: str) -> list[int]:
         return self.model.encode(text)
@@ -82,8 +84,8 @@ class WatermarkedModel(LanguageModel):
     def next_token_logits_batch(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         logits = np.array(self.model.next_token_logits_batch(batch), dtype=np.float64)
         for row, ids in enumerate(batch):
-            previous = tuple(int(i) for i in ids[-self.key.context:])
-            logits[row] += self.key.delta * self._green(previous)
+            green = green_list(ids[-self.key.context:], self.vocab_size, self.key)
+            logits[row] += self.key.delta * green
         return logits
 
 
