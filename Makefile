@@ -29,6 +29,8 @@ NB     ?= notebooks
 JOBS   := $(shell nproc 2>/dev/null || echo 2)
 # pytest workers for `make test`; each runs its own kernels, JupyterLab and browser
 PYTEST_WORKERS ?= 2
+# llama.cpp threads per notebook kernel while the workers share the cores (see llm/engine.py)
+TEST_LLAMA_THREADS ?= $(shell n=$$(( $(JOBS) / $(PYTEST_WORKERS) )); [ $$n -ge 1 ] && echo $$n || echo 1)
 
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 LLAMA_VERSION    := $(shell sed -n 's/^llama-cpp-python==//p' requirements.txt)
@@ -76,13 +78,13 @@ book: $(STAMP)
 # Notebook execution happens once, in JupyterLab (tests/test_jupyterlab.py), where widgets and
 # figures are checked and nbval's output comparisons run on the executed notebook.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	COURSE_LLAMA_THREADS=$(TEST_LLAMA_THREADS) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not notebook"
+	COURSE_LLAMA_THREADS=$(TEST_LLAMA_THREADS) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not notebook"
 
 test-nbval: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --nbval-lax notebooks
+	COURSE_LLAMA_THREADS=$(TEST_LLAMA_THREADS) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --nbval-lax notebooks
 
 # LAB_ARGS passes options to JupyterLab, e.g. LAB_ARGS="--no-browser --port 8899 --ip 0.0.0.0"
 # in a container. As root (containers often are), --allow-root is added.

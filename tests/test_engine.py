@@ -89,3 +89,13 @@ def test_tokenize_rejects_what_is_not_text(logits, text):
     with pytest.raises(ValueError, match="must be text"):
         logits.tokenize(text)
     assert logits.tokenize("") == []
+
+
+def test_llama_threads_come_from_the_environment_when_set(monkeypatch):
+    monkeypatch.setenv("COURSE_LLAMA_THREADS", "1")
+    llama = engine.load_llama.__wrapped__(n_ctx=128)
+    assert llama.n_threads == 1
+    llama.close()
+    monkeypatch.setenv("COURSE_LLAMA_THREADS", "0")
+    with pytest.raises(ValueError, match="COURSE_LLAMA_THREADS"):
+        engine.load_llama.__wrapped__(n_ctx=128)

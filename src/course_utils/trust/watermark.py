@@ -89,6 +89,22 @@ class WatermarkedModel(LanguageModel):
         return logits
 
 
+def logits_processor(vocab_size: int, key: WatermarkKey = WatermarkKey()):
+    """The same watermark as a llama.cpp logits processor, for SmolLM2 (chapter 60).
+
+    Returns a function ``(ids (N,), logits (V,)) -> logits`` for
+    ``SmolLM2.complete(..., logits_processor=[...])``: ``ids`` are the prompt and the tokens
+    generated so far, and the green list of their last ``key.context`` tokens gets ``delta``.
+    """
+    vocab_size = check_int("vocab_size", vocab_size, low=2)
+
+    def add_delta(ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        green = green_list(ids[-key.context:], vocab_size, key)
+        return logits + key.delta * green[:len(logits)]
+
+    return add_delta
+
+
 @dataclass(frozen=True)
 class Detection:
     """The watermark test of one text."""
