@@ -279,7 +279,9 @@ def attribution_html(tokens: Sequence[str], scores: np.ndarray) -> str:
     """The tokens as HTML, each on a background whose colour shows its score.
 
     Positive scores (support for the prediction) are green, negative red; the strongest
-    ``|score|`` gets full colour. Hovering a token shows its score. Text is escaped.
+    ``|score|`` gets the strongest colour, kept light enough (opacity at most 0.45) for dark
+    text to stay readable (contrast above 4.5:1). Hovering a token shows its score. Text is
+    escaped.
     """
     scores = np.asarray(scores, dtype=float)
     if len(tokens) != len(scores):
@@ -287,7 +289,7 @@ def attribution_html(tokens: Sequence[str], scores: np.ndarray) -> str:
     peak = float(np.abs(scores).max()) or 1.0
     spans = []
     for token, score in zip(tokens, scores):
-        alpha = abs(score) / peak
+        alpha = 0.45 * abs(score) / peak
         rgb = "0,150,60" if score >= 0 else "200,30,30"
         text = html.escape(token).replace(" ", "&nbsp;")
         spans.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{alpha:.2f});"
