@@ -204,7 +204,7 @@ def test_deleting_nothing_changes_nothing_and_orders_are_followed(tiny):
 
 def test_attribution_html_escapes_and_colours():
     page = at.attribution_html(["<b>", " x"], np.array([1.0, -0.5]))
-    assert "&lt;b&gt;" in page and "rgba(0,150,60,1.00)" in page and "rgba(200,30,30,0.50)" in page
+    assert "&lt;b&gt;" in page and "rgba(0,150,60,0.45)" in page and "rgba(200,30,30,0.23)" in page
     with pytest.raises(ValueError, match="2 tokens but 1"):
         at.attribution_html(["a", "b"], np.array([1.0]))
 
