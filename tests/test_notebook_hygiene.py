@@ -6,6 +6,7 @@ These checks read the stored notebooks only (fast); `pytest --nbval-lax` re-runs
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from course_utils.core.notebook_runner import (
     collect_status,
     render_status_page,
 )
+from course_utils.viz.plotting import MIN_TEXT_PX, displayed_text_px, png_text_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
@@ -186,6 +188,38 @@ def test_few_enough_3d_scenes_for_the_browser(notebook):
                 figure = json.loads(figure) if isinstance(figure, str) else figure
                 scenes += sum(key.startswith("scene") for key in figure.get("layout", {}))
     assert scenes <= MAX_3D_SCENES, f"{scenes} 3-D scenes (WebGL contexts) > {MAX_3D_SCENES}"
+
+
+def _stored_pngs(nb):
+    """(where, PNG bytes) of every stored image: cell outputs and saved Output widgets."""
+    outputs = [(f"cell {i}", out) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+               for out in c.outputs]
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    outputs += [(f"widget {key[:8]}", out) for key, model in state.items()
+                for out in model.get("state", {}).get("outputs", [])]
+    for where, out in outputs:
+        png = out.get("data", {}).get("image/png")
+        if png:
+            yield where, base64.b64decode(png)
+
+
+def test_figure_text_is_readable_in_the_book(notebook):
+    """Every matplotlib figure shows its smallest text at >= 10 pt in the book's column.
+
+    The course's figure format records the smallest font in each PNG; an image wider than the
+    column is scaled down, and so is its text.
+    """
+    _, nb = notebook
+    small = []
+    for where, png in _stored_pngs(nb):
+        width, chunks = png_text_chunks(png)
+        if "matplotlib" not in chunks.get("Software", "").lower():
+            continue  # an image drawn from pixels (a mosaic, a photo): no text in it
+        shown = displayed_text_px(png)
+        assert shown is not None, f"{where}: a figure not stored by the course's figure format"
+        if shown < MIN_TEXT_PX - 0.01:
+            small.append(f"{where}: {shown:.1f} px ({width} px wide)")
+    assert not small, f"figure text below 10 pt ({MIN_TEXT_PX:.1f} px) in the book: {small}"
 
 
 def test_interactive_outputs_work_in_the_book(notebook):

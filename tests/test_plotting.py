@@ -104,3 +104,55 @@ def test_mosaic_rejects_bad_input(images, kwargs, message):
 
 def test_to_uint8_clips_and_rounds():
     np.testing.assert_array_equal(to_uint8([-0.5, 0.0, 0.5, 1.0, 2.0]), [0, 0, 128, 255, 255])
+
+
+def test_figure_text_size_is_recorded_and_scaled_to_the_book_column():
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from course_utils.viz.plotting import (
+        BOOK_OUTPUT_WIDTH_PX,
+        TEXT_SIZE_KEY,
+        apply_style,
+        displayed_text_px,
+        png_text_chunks,
+        smallest_text_px,
+    )
+
+    apply_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    assert smallest_text_px(fig) == pytest.approx(12 * 80 / 72)  # tick labels, drawn first
+    ax.text(0.5, 0.5, "small", fontsize=7)
+    assert smallest_text_px(fig) == pytest.approx(7 * 80 / 72)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={TEXT_SIZE_KEY: "13.333"})
+    width, chunks = png_text_chunks(buffer.getvalue())
+    assert width == 4 * 80 and chunks[TEXT_SIZE_KEY] == "13.333"
+    assert displayed_text_px(buffer.getvalue()) == pytest.approx(13.333)
+    # twice the column's width: shown at half size
+    assert displayed_text_px(buffer.getvalue(), column_px=width // 2) == pytest.approx(6.6665)
+    assert BOOK_OUTPUT_WIDTH_PX > width
+    plain = io.BytesIO()
+    fig.savefig(plain, format="png")
+    assert displayed_text_px(plain.getvalue()) is None
+    plt.close(fig)
+    empty = plt.figure()
+    assert smallest_text_px(empty) == float("inf")
+    plt.close(empty)
+    with pytest.raises(ValueError, match="not a PNG"):
+        png_text_chunks(b"GIF89a....")
+
+
+def test_plotly_text_is_at_least_ten_points():
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from course_utils.viz.plotting import MIN_TEXT_PX, use_course_plotly_renderer
+
+    use_course_plotly_renderer()
+    fig = go.Figure(go.Scatter(y=[1, 2]))
+    size = fig.layout.template.layout.font.size
+    assert size is not None and size >= MIN_TEXT_PX
+    assert pio.templates.default.endswith("+course")

@@ -17,7 +17,11 @@ import numpy as np
 import torch
 
 from course_utils.core.device import pick_device
-from course_utils.viz.plotting import apply_style, use_course_plotly_renderer
+from course_utils.viz.plotting import (
+    apply_style,
+    use_course_figure_format,
+    use_course_plotly_renderer,
+)
 
 #: Environment variables that keep Hugging Face libraries from reaching a hub.
 OFFLINE_FLAGS = {
@@ -96,6 +100,7 @@ def setup(seed: int = 0, threads: int | None = None, device: str | None = None,
     torch.set_num_threads(n_threads)
     chosen = pick_device(device)
     apply_style()
+    use_course_figure_format()
     use_course_plotly_renderer()
     if quiet:
         _quiet_warnings()

@@ -16,10 +16,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 
 import matplotlib
+import matplotlib.figure
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -27,6 +31,20 @@ from plotly.io._base_renderers import MimetypeRenderer
 
 #: Name of the Plotly renderer that ``setup()`` makes the default.
 PLOTLY_RENDERER = "plotly_mimetype+course_html"
+
+#: Width, in CSS pixels, of a notebook output in the built book at a 1280 x 800 window. A wider
+#: image is scaled down to it, and so is its text.
+BOOK_OUTPUT_WIDTH_PX = 688
+
+#: Smallest figure text a reader is shown, in CSS pixels at the displayed size: 10 pt.
+MIN_TEXT_PX = 10 * 96 / 72
+
+#: Font size (px) of Plotly figures: above :data:`MIN_TEXT_PX` (Plotly's own default is 12).
+PLOTLY_FONT_PX = 14
+
+#: PNG text chunk in which the course's figure format stores the figure's smallest text size
+#: (in image pixels), so a stored notebook can be checked without re-running it.
+TEXT_SIZE_KEY = "Course-Min-Text-Px"
 
 #: Colours used across the course (colour-blind friendly, Okabe-Ito).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -50,11 +68,90 @@ def use_course_plotly_renderer() -> None:
     """Register the course's Plotly renderer and make it the default."""
     pio.renderers["course_html"] = _BookHtmlRenderer()
     pio.renderers.default = PLOTLY_RENDERER
-    pio.templates.default = "plotly_white"
+    pio.templates["course"] = go.layout.Template(layout={"font": {"size": PLOTLY_FONT_PX}})
+    pio.templates.default = "plotly_white+course"
+
+
+def smallest_text_px(fig: matplotlib.figure.Figure) -> float:
+    """Size, in image pixels, of the smallest visible non-empty text in a matplotlib figure.
+
+    ``points * dpi / 72``; ``inf`` for a figure without text. Tick labels get their text only
+    when the figure is drawn, so it is laid out first (without rendering pixels).
+    """
+    fig.draw_without_rendering()
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=float("inf")) * fig.dpi / 72
+
+
+def _png_with_text_size(fig: matplotlib.figure.Figure) -> str | None:
+    """The inline backend's PNG (base64), with :data:`TEXT_SIZE_KEY` in its metadata."""
+    from IPython.core.pylabtools import print_figure
+
+    return print_figure(fig, fmt="png", bbox_inches="tight", base64=True,
+                        metadata={TEXT_SIZE_KEY: f"{smallest_text_px(fig):.3f}"})
+
+
+def use_course_figure_format() -> None:
+    """Make IPython store matplotlib figures as PNGs that record their smallest text size.
+
+    Does nothing outside IPython. The backend is loaded first, so that the inline backend's own
+    registration (made when pyplot loads it) cannot replace this one afterwards.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: figures are saved by the caller
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    plt.switch_backend(matplotlib.get_backend())
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(matplotlib.figure.Figure, _png_with_text_size)
+
+
+def png_text_chunks(png: bytes) -> tuple[int, dict[str, str]]:
+    """Width in pixels and the ``tEXt`` key/value pairs of a PNG file's bytes.
+
+    Raises:
+        ValueError: when ``png`` is not a PNG.
+    """
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file (bad signature).")
+    width, chunks, pos = 0, {}, 8
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        body = png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width = struct.unpack(">I", body[:4])[0]
+        elif kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            chunks[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            chunks[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        pos += 12 + length
+    return width, chunks
+
+
+def displayed_text_px(png: bytes, column_px: int = BOOK_OUTPUT_WIDTH_PX) -> float | None:
+    """Smallest text of a stored course figure as the book shows it, in CSS pixels.
+
+    ``min_text_px * min(1, column_px / width)``: an image wider than the column is scaled down.
+    ``None`` for a PNG that does not record its text size (not drawn by matplotlib).
+    """
+    width, chunks = png_text_chunks(png)
+    if TEXT_SIZE_KEY not in chunks:
+        return None
+    return float(chunks[TEXT_SIZE_KEY]) * min(1.0, column_px / width)
 
 
 def apply_style() -> None:
-    """Readable matplotlib defaults: modest DPI (lean notebooks), grid, course colours."""
+    """Readable matplotlib defaults: modest DPI (lean notebooks), grid, course colours.
+
+    Text is never smaller than 12 pt (10 pt on the page at the figure's own size); a figure
+    must be at most 8.6 inches wide for the book to show it unscaled.
+    """
     matplotlib.rcParams.update({
         "figure.figsize": (6.4, 4.0),
         "figure.dpi": 80,
@@ -64,7 +161,12 @@ def apply_style() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
-        "font.size": 10,
+        # 12 pt at 80 dpi is 13.3 image pixels: 10 pt on the page when the figure is shown at
+        # its own width (at most BOOK_OUTPUT_WIDTH_PX, i.e. 8.6 inches)
+        "font.size": 12,
+        "legend.fontsize": 12,
+        "axes.titlesize": 13,
+        "figure.titlesize": 13,
     })
 
 
@@ -224,7 +326,7 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
         if k < n:
             ax.imshow(images[k], cmap=cmap if images.ndim == 3 else None)
             if titles is not None:
-                ax.set_title(str(titles[k]), fontsize=8)
+                ax.set_title(str(titles[k]), fontsize=12)
     fig.tight_layout()
     return fig
 
