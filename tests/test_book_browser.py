@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 import pytest
 from conftest import toc_pages
 
+from course_utils.viz.plotting import MIN_TEXT_PX
+
 # one worker builds the book once and runs every check of it
 pytestmark = pytest.mark.xdist_group("book")
 
@@ -52,6 +54,18 @@ WIDE_CODE_CELLS = """() => {
   return Array.from(document.querySelectorAll('.cell_input pre'))
     .filter(pre => pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1)
     .map(pre => pre.textContent.split('\\n').reduce((a, b) => a.length > b.length ? a : b));
+}"""
+
+
+# Text in Plotly figures (SVG, drawn at its CSS size) smaller than 10 pt (13.33 px).
+SMALL_PLOTLY_TEXT = """(minPx) => {
+  const small = [];
+  document.querySelectorAll('.plotly-graph-div .main-svg text').forEach(t => {
+    if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) return;
+    const px = parseFloat(getComputedStyle(t).fontSize);
+    if (px < minPx - 0.01) small.push(px + ' px: ' + t.textContent.slice(0, 40));
+  });
+  return small;
 }"""
 
 
@@ -122,6 +136,8 @@ def test_page_loads_cleanly_and_renders(browser, server, page_path, tmp_path):
             # a saved panel's controls need Python: each one says so in the static book
             notes = page.locator(".course-widget-note").count()
             assert notes == views, f"{views} saved widget views, {notes} 'needs Python' notes"
+            small = page.evaluate(SMALL_PLOTLY_TEXT, MIN_TEXT_PX)
+            assert not small, f"{len(small)} Plotly text(s) below 10 pt: {small[:5]}"
         # axe first, on the page as a reader gets it: the width check below opens every folded
         # solution, and axe would catch those cells mid fade-in (a contrast it never has at rest)
         violations = axe_violations(page)

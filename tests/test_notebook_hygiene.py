@@ -37,6 +37,7 @@ MAX_3D_SCENES = 12
 PLOTLY_JSON = "application/vnd.plotly.v1+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+INLINE_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
 
 
 def _ids(paths):
@@ -198,9 +199,11 @@ def _stored_pngs(nb):
     outputs += [(f"widget {key[:8]}", out) for key, model in state.items()
                 for out in model.get("state", {}).get("outputs", [])]
     for where, out in outputs:
-        png = out.get("data", {}).get("image/png")
-        if png:
-            yield where, base64.b64decode(png)
+        data = out.get("data", {})
+        if data.get("image/png"):
+            yield where, base64.b64decode(data["image/png"])
+        for inline in INLINE_PNG.findall(str(data.get("text/html", ""))):  # a panel's <img>
+            yield where, base64.b64decode(inline)
 
 
 def test_figure_text_is_readable_in_the_book(notebook):

@@ -156,3 +156,27 @@ def test_plotly_text_is_at_least_ten_points():
     size = fig.layout.template.layout.font.size
     assert size is not None and size >= MIN_TEXT_PX
     assert pio.templates.default.endswith("+course")
+
+
+def test_panel_figure_html_records_its_text_size():
+    import base64
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from course_utils.viz.plotting import apply_style, displayed_text_px, figure_html
+
+    apply_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_title("a title")
+    markup = figure_html(fig, "alt")
+    plt.close(fig)
+    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", markup).group(1))
+    assert displayed_text_px(png) == pytest.approx(12 * 80 / 72, abs=1e-3)
+
+
+def test_image_grid_is_never_wider_than_the_book_column():
+    from course_utils.viz.plotting import MAX_FIGURE_WIDTH_IN
+
+    fig = image_grid(np.zeros((24, 8, 8)), ncols=24, scale=1.0, titles=[str(i) for i in range(24)])
+    assert fig.get_size_inches()[0] <= MAX_FIGURE_WIDTH_IN + 1e-9

@@ -32,3 +32,22 @@ def test_unet_denoiser_speaks_the_denoiser_interface():
     with pytest.raises(ValueError, match="labels must lie"):
         train_denoiser(net, data, ddpm.make_schedule(20), TrainConfig(steps=1, batch_size=4),
                        labels=labels + 5, show_progress=False)
+
+
+def test_latent_contender_spends_its_budget_and_decodes_digit_images():
+    import numpy as np
+
+    from course_utils.image.diffusion.unet_baseline import LATENT_DIM, evaluate, train_latent
+    from course_utils.metrics.image_quality import digit_splits
+
+    splits = digit_splits()
+    images, labels = splits.train_images[:200], torch.from_numpy(splits.train_labels[:200])
+    digits, history, network = train_latent(images, labels, seconds=3.0, seed=0)
+    assert network.config.dim == LATENT_DIM and len(history.loss) >= 30
+    assert history.cpu_seconds >= 2.0  # the autoencoder's time is counted in the budget
+    out = digits.generate(4, seed=1)
+    assert out.shape == (4, 8, 8) and np.isfinite(out).all()
+    assert out.min() >= 0 and out.max() <= 1
+    np.testing.assert_array_equal(out, digits.generate(4, seed=1))  # seeded
+    scores = evaluate(digits, seed=0)
+    assert 0 <= scores["class accuracy"] <= 1 and scores["FD no label"] > 0

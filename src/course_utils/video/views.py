@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 
 from course_utils.core.validation import check_int
 from course_utils.video import clips as C
-from course_utils.viz.plotting import mosaic, to_uint8
+from course_utils.viz.plotting import MAX_FIGURE_WIDTH_IN, mosaic, to_uint8
 
 MAX_SHOWN = 48   # most clips in one figure
 GAP = 0.35       # grey level of the lines between frames and clips
@@ -110,11 +110,11 @@ def clip_animation(clips: object, titles: Sequence[str] | None = None, ncols: in
     annotations = [dict(x=(i % ncols) * cell + (C.SIZE - 1) / 2,
                         y=(i // ncols) * (band + C.SIZE) + band - 0.7, text=str(t),
                         showarrow=False, yanchor="bottom", xanchor="center",
-                        font={"size": 10}) for i, t in enumerate(titles or [])]
+                        font={"size": 14}) for i, t in enumerate(titles or [])]
     play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True,
             "transition": {"duration": 0}, "mode": "immediate"}
     fig.update_layout(
-        title={"text": title, "font": {"size": 14}}, annotations=annotations,
+        title={"text": title, "font": {"size": 16}}, annotations=annotations,
         width=max(420, width * scale + 40), height=height * scale + 150,
         margin={"l": 20, "r": 20, "t": 50, "b": 90},
         xaxis={"visible": False, "range": [-0.5, width - 0.5]},
@@ -134,7 +134,7 @@ def clip_animation(clips: object, titles: Sequence[str] | None = None, ncols: in
                             for k in range(frames)]}])
     fig.add_annotation(text="press play, or drag the slider", showarrow=False,
                        xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right",
-                       yanchor="bottom", font={"size": 10, "color": "#555555"})
+                       yanchor="bottom", font={"size": 14, "color": "#555555"})
     return fig
 
 
@@ -154,20 +154,22 @@ def filmstrip(clips: object, titles: Sequence[str] | None = None, title: str = "
     x = _checked(clips, titles)
     n, frames = x.shape[:2]
     picture = rgb_mosaic(x, ncols=frames)                            # (N, F, 3, h, w) grid
-    fig, ax = plt.subplots(figsize=(frames * scale + (2.4 if titles else 0.3),
+    margin = 2.4 if titles else 0.3                                  # room for the captions
+    scale = min(scale, (MAX_FIGURE_WIDTH_IN - margin) / frames)      # shown at its own size
+    fig, ax = plt.subplots(figsize=(frames * scale + margin,
                                     n * scale + 0.6))
     ax.imshow(picture, interpolation="nearest")
     cell = C.SIZE + 1
     ax.set_xticks([k * cell + C.SIZE / 2 for k in range(frames)],
                   [str(k + 1) for k in range(frames)])
     ax.set_yticks([i * cell + C.SIZE / 2 for i in range(n)], list(titles or [""] * n))
-    ax.tick_params(length=0, labelsize=8)
+    ax.tick_params(length=0)
     ax.grid(False)
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_xlabel("frame")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     fig.tight_layout()
     rows = "; ".join(titles) if titles else f"{n} clips"
     fig.set_label(f"Filmstrip{': ' + title if title else ''} - {frames} frames per row, "

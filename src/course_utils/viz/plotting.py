@@ -36,6 +36,9 @@ PLOTLY_RENDERER = "plotly_mimetype+course_html"
 #: image is scaled down to it, and so is its text.
 BOOK_OUTPUT_WIDTH_PX = 688
 
+#: Widest matplotlib figure, in inches at 80 dpi, that the book shows at its own size.
+MAX_FIGURE_WIDTH_IN = 8.4
+
 #: Smallest figure text a reader is shown, in CSS pixels at the displayed size: 10 pt.
 MIN_TEXT_PX = 10 * 96 / 72
 
@@ -68,7 +71,12 @@ def use_course_plotly_renderer() -> None:
     """Register the course's Plotly renderer and make it the default."""
     pio.renderers["course_html"] = _BookHtmlRenderer()
     pio.renderers.default = PLOTLY_RENDERER
-    pio.templates["course"] = go.layout.Template(layout={"font": {"size": PLOTLY_FONT_PX}})
+    # log axes label only their decades: Plotly draws minor labels ("2", "5") at 3/4 size;
+    # numbers written into heatmap cells get the same size as the rest
+    axis = {"minorloglabels": "none"}
+    pio.templates["course"] = go.layout.Template(
+        layout={"font": {"size": PLOTLY_FONT_PX}, "xaxis": axis, "yaxis": axis},
+        data={"heatmap": [go.Heatmap(textfont={"size": PLOTLY_FONT_PX})]})
     pio.templates.default = "plotly_white+course"
 
 
@@ -106,8 +114,23 @@ def use_course_figure_format() -> None:
     if shell is None or not hasattr(shell, "display_formatter"):
         return
     plt.switch_backend(matplotlib.get_backend())
-    formatter = shell.display_formatter.formatters["image/png"]
-    formatter.for_type(matplotlib.figure.Figure, _png_with_text_size)
+    _register_png_format(shell)
+    # a library may pick its own figure format (music21 selects "retina", from a timer thread
+    # that course_utils.audio.music cancels): put the course's back before every cell
+    if _register_png_format not in shell.events.callbacks["pre_execute"]:
+        shell.events.register("pre_execute", _register_png_format)
+
+
+def _register_png_format(shell=None) -> None:
+    """Matplotlib figures become :func:`_png_with_text_size` PNGs, and only that."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    for mime in ("image/png", "image/jpeg", "image/svg+xml", "application/pdf"):
+        shell.display_formatter.formatters[mime].pop(matplotlib.figure.Figure, None)
+    shell.display_formatter.formatters["image/png"].for_type(matplotlib.figure.Figure,
+                                                             _png_with_text_size)
 
 
 def png_text_chunks(png: bytes) -> tuple[int, dict[str, str]]:
@@ -308,7 +331,8 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
         ncols: images per row.
         titles: optional caption per image.
         cmap: colour map for grey images.
-        scale: inches per image.
+        scale: inches per image, lowered when needed so that the grid is at most
+            :data:`MAX_FIGURE_WIDTH_IN` wide (the book then shows its titles at full size).
 
     Returns:
         The matplotlib figure.
@@ -319,8 +343,11 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale),
-                             squeeze=False)
+    scale = min(scale, MAX_FIGURE_WIDTH_IN / ncols)
+    lines = max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0
+    title_height = 0.22 * lines + 0.08 * bool(lines)  # 12 pt lines of text, in inches
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(ncols * scale, nrows * (scale + title_height)))
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
@@ -366,7 +393,8 @@ def figure_html(fig: plt.Figure, alt: str | None = None) -> str:
     :func:`figure_alt_text`. Returns an HTML string.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+    fig.savefig(buffer, format="png", bbox_inches="tight",
+                metadata={TEXT_SIZE_KEY: f"{smallest_text_px(fig):.3f}"})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     text = html.escape(alt if alt is not None else figure_alt_text(fig), quote=True)
     return f'<img src="data:image/png;base64,{data}" alt="{text}" style="max-width:100%">'

@@ -128,3 +128,21 @@ __all__ = [
     "save_music_gpt", "split_corpus", "statistics_of", "synthesize", "take_notes", "text_bits",
     "total_variation", "transpose_to_common_key", "tune_families",
 ]
+
+
+def _keep_the_course_figure_format() -> None:
+    """Stop music21 from switching a notebook's matplotlib figures to "retina" PNGs.
+
+    Imported in a notebook, music21 starts a timer (``music21.ipython21.t``) that, a second
+    later and from another thread, selects the retina format; figures drawn at that moment
+    lose the course's format (twice the pixels, and no recorded text size). Importing music21
+    here, with the course, and cancelling that timer keeps the course's format.
+    """
+    import music21.ipython21
+
+    timer = getattr(music21.ipython21, "t", None)
+    if timer is not None:
+        timer.cancel()
+
+
+_keep_the_course_figure_format()

@@ -73,7 +73,7 @@ def piano_roll_figure(melodies: Melody | Sequence[Melody], titles: Sequence[str]
         ax.set_ylim(low - 1.5, high + 1.5)
         ax.set_xlim(0, max(end, 1.0))
         ax.set_ylabel("pitch")
-        ax.set_title(titles[k] if titles else melody.name or melody.style, fontsize=10)
+        ax.set_title(titles[k] if titles else melody.name or melody.style)
     axes[-1, 0].set_xlabel("time (beats)")
     fig.tight_layout()
     return fig

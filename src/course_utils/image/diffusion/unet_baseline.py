@@ -1,14 +1,17 @@
 """The course's digit denoiser beside a standard U-Net, at an equal CPU budget.
 
     python -m course_utils.bench diffusion-vs-unet [--seconds 240] [--seeds 0 1] [--threads 1]
+        [--models mlp unet latent]
 
 Both networks are trained by the same loop (:func:`~course_utils.image.diffusion.denoiser.
 train_denoiser`: DDPM's simple loss, label dropout for guidance, EMA weights) on the same 1,437
 training digits with the same schedule (linear, T = 200), for the same CPU-time budget on
 the same threads. The standard model is ``diffusers.UNet2DModel`` - the network family of
 Stable Diffusion - sized for 8x8 images, with a class embedding so that one network is the
-conditional and the unconditional model, like the course's. The learning-rate schedule of each
-run is stretched over the number of steps that fits the budget (CPU time per step, measured
+conditional and the unconditional model, like the course's. A third contender is latent
+diffusion (chapter 21): chapter 7's autoencoder with 8-number codes, trained inside the same
+budget, and the course's denoiser on the codes (``--models`` picks the contenders). The
+learning-rate schedule of each run is stretched over the number of steps that fits the budget (CPU time per step, measured
 on a short probe run, so that a busy machine does not cut one model short).
 
 Scores, all at N = 500 images and 200 reverse steps: FD to the real test digits for samples
@@ -28,7 +31,7 @@ from types import SimpleNamespace
 
 import torch
 
-from course_utils.image.diffusion.ddpm import images_to_x, make_schedule
+from course_utils.image.diffusion.ddpm import images_to_x, make_schedule, sample
 from course_utils.image.diffusion.denoiser import (
     Denoiser,
     DenoiserConfig,
@@ -40,6 +43,7 @@ from course_utils.image.diffusion.denoiser import (
 
 N_EVAL = 500
 PROBE_STEPS = 30  # steps timed (CPU time) to size each run's schedule to the budget
+LATENT_DIM = 8    # numbers per code of the latent-diffusion contender
 
 
 class UNetDenoiser(LabelConditioned):
@@ -66,6 +70,46 @@ class UNetDenoiser(LabelConditioned):
 def course_denoiser() -> Denoiser:
     """The committed digit model's network, untrained (residual MLP, width 192, 3 blocks)."""
     return Denoiser(DenoiserConfig(width=192, blocks=3, max_steps=200))
+
+
+class LatentDigits:
+    """Latent diffusion: a denoiser over an autoencoder's codes, scaled to unit spread.
+
+    ``generate`` has :class:`DigitDiffusion`'s signature: ``(n, 8)`` codes are sampled by
+    DDPM (no clipping: codes are not bounded), unscaled ``z * spread + centre`` and decoded
+    to ``(n, 8, 8)`` images in [0, 1].
+    """
+
+    def __init__(self, digits: DigitDiffusion, autoencoder, centre, spread) -> None:
+        self.model, self.schedule = digits.model, digits.schedule
+        self.autoencoder, self.centre, self.spread = autoencoder, centre, spread
+
+    def generate(self, n: int, seed: int = 0, eps_fn=None):
+        generator = torch.Generator().manual_seed(seed)
+        z = sample(eps_fn or (lambda x, t: self.model(x, t)), (n, LATENT_DIM), self.schedule,
+                   clip=None, generator=generator)
+        return self.autoencoder.decode(z.numpy() * self.spread + self.centre)
+
+
+def train_latent(images, labels: torch.Tensor, seconds: float, seed: int):
+    """The autoencoder first (its CPU time counts against ``seconds``), then the denoiser on
+    its codes for the rest. Returns ``(LatentDigits, history, network)``."""
+    from course_utils.image import autoencoders
+
+    start = time.process_time()
+    torch.manual_seed(seed)
+    ae, _ = autoencoders.train_autoencoder(
+        autoencoders.AutoencoderConfig(latent_dim=LATENT_DIM), images,
+        autoencoders.TrainConfig(seed=seed), show_progress=False)
+    codes = ae.embed(images)                                              # (N, 8)
+    centre, spread = codes.mean(0), codes.std(0)
+    z = torch.from_numpy((codes - centre) / spread)
+    left = seconds - (time.process_time() - start)
+    digits, history, network = train_for(
+        lambda: Denoiser(DenoiserConfig(dim=LATENT_DIM, width=192, blocks=3, max_steps=200)),
+        z, labels, left, seed)
+    history.cpu_seconds += seconds - left  # report the whole budget used
+    return LatentDigits(digits, ae, centre, spread), history, network
 
 
 def train_for(build, data: torch.Tensor, labels: torch.Tensor, seconds: float, seed: int):
@@ -104,6 +148,11 @@ def evaluate(digits: DigitDiffusion, seed: int) -> dict[str, float]:
             "sampling s": sampling}
 
 
+#: ``--models`` name -> the name printed in the table.
+CONTENDERS = {"mlp": "course Denoiser (MLP)", "unet": "diffusers UNet2DModel",
+              "latent": "latent diffusion (AE d=8)"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.bench diffusion-vs-unet",
                                      description=__doc__.split("\n\n")[0])
@@ -111,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="training budget per run, in CPU seconds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="+", choices=list(CONTENDERS),
+                        default=list(CONTENDERS), help="which contenders to train")
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.seconds <= 0:
         parser.error("--seconds must be positive")
@@ -128,10 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{floor:.1f}")
     print(f"{'model':<28} {'seed':>4} {'params':>9} {'steps':>6} {'CPU s':>6} {'FD no label':>12} "
           f"{'FD per digit':>13} {'class acc':>9} {'sample s':>9}")
-    for name, build in (("course Denoiser (MLP)", course_denoiser),
-                        ("diffusers UNet2DModel", UNetDenoiser)):
+    for key in args.models:
+        name = CONTENDERS[key]
         for seed in args.seeds:
-            digits, history, network = train_for(build, data, labels, args.seconds, seed)
+            if key == "latent":
+                digits, history, network = train_latent(splits.train_images, labels,
+                                                        args.seconds, seed)
+            else:
+                build = course_denoiser if key == "mlp" else UNetDenoiser
+                digits, history, network = train_for(build, data, labels, args.seconds, seed)
             scores = evaluate(digits, seed)
             print(f"{name:<28} {seed:>4} {network.num_parameters():>9,} "
                   f"{len(history.loss):>6} {history.cpu_seconds:>6.0f} "

@@ -482,7 +482,8 @@ def cloud_gallery(clouds: object, titles: Sequence[str] | None = None, ncols: in
     # a title above each cloud; "<br>" breaks a long one into lines
     labels = [{"x": float(o[0]), "y": 0.0, "z": float(o[2]) + 1.25 + 0.12 * text.count("<br>"),
                "text": text,
-               "showarrow": False, "font": {"size": 12}} for o, text in zip(offsets, titles) if text]
+               "showarrow": False, "font": {"size": 14}}
+              for o, text in zip(offsets, titles) if text]
     hidden = {"visible": False}
     top = 40 if title else 10
     # a square cell of width / ncols per cloud, but not too flat a figure: the camera would
@@ -534,6 +535,6 @@ def plot_cloud(cloud: object, title: str = "", azimuth: float = 45.0, elevation:
            yticklabels=[], zticklabels=[])
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=elevation, azim=azimuth)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     fig.tight_layout()
     return fig
