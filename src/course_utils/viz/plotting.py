@@ -92,12 +92,17 @@ def smallest_text_px(fig: matplotlib.figure.Figure) -> float:
     return min(sizes, default=float("inf")) * fig.dpi / 72
 
 
+def text_size_metadata(fig: matplotlib.figure.Figure) -> dict[str, str]:
+    """PNG metadata (``savefig(metadata=...)``) recording the figure's smallest text size."""
+    return {TEXT_SIZE_KEY: f"{smallest_text_px(fig):.3f}"}
+
+
 def _png_with_text_size(fig: matplotlib.figure.Figure) -> str | None:
     """The inline backend's PNG (base64), with :data:`TEXT_SIZE_KEY` in its metadata."""
     from IPython.core.pylabtools import print_figure
 
     return print_figure(fig, fmt="png", bbox_inches="tight", base64=True,
-                        metadata={TEXT_SIZE_KEY: f"{smallest_text_px(fig):.3f}"})
+                        metadata=text_size_metadata(fig))
 
 
 def use_course_figure_format() -> None:
@@ -393,8 +398,7 @@ def figure_html(fig: plt.Figure, alt: str | None = None) -> str:
     :func:`figure_alt_text`. Returns an HTML string.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight",
-                metadata={TEXT_SIZE_KEY: f"{smallest_text_px(fig):.3f}"})
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata=text_size_metadata(fig))
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     text = html.escape(alt if alt is not None else figure_alt_text(fig), quote=True)
     return f'<img src="data:image/png;base64,{data}" alt="{text}" style="max-width:100%">'

@@ -11,8 +11,9 @@ Stable Diffusion - sized for 8x8 images, with a class embedding so that one netw
 conditional and the unconditional model, like the course's. A third contender is latent
 diffusion (chapter 21): chapter 7's autoencoder with 8-number codes, trained inside the same
 budget, and the course's denoiser on the codes (``--models`` picks the contenders). The
-learning-rate schedule of each run is stretched over the number of steps that fits the budget (CPU time per step, measured
-on a short probe run, so that a busy machine does not cut one model short).
+learning-rate schedule of each run is stretched over the number of steps that fits the budget
+(CPU time per step, measured on a short probe run, so that a busy machine does not cut one
+model short).
 
 Scores, all at N = 500 images and 200 reverse steps: FD to the real test digits for samples
 without a label and for samples asked for each digit (50 each), the judge's class accuracy on
