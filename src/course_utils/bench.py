@@ -4,6 +4,7 @@
     python -m course_utils.bench tiny-gpt         # training speed and time-to-loss (chapter 05)
     python -m course_utils.bench gpt-throughput   # tiny GPT beside GPT-2 of the same shape
     python -m course_utils.bench diffusion-vs-unet --seconds 240 --seeds 0 1
+    python -m course_utils.bench lora-sweep --seeds 0 1 2 --out lora_sweep.json
     python -m course_utils.bench smollm2          # model-ready time and tokens/s, both paths
     python -m course_utils.bench llm-engine --tokens 128 --threads 2 --repeats 3
 
@@ -23,6 +24,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], str]] = {
                        "tiny GPT vs transformers' GPT-2 of the same shape: training chars/s"),
     "diffusion-vs-unet": ("course_utils.image.diffusion.unet_baseline", [],
                           "digit DDPM: course MLP denoiser vs diffusers UNet, equal budget"),
+    "lora-sweep": ("course_utils.llm.lora_sweep", [],
+                   "LoRA rank and target layers at chapter 14's live budget, several seeds"),
     "smollm2": ("course_utils.llm.smollm2", ["benchmark"],
                 "SmolLM2 model-ready time and tokens/s (llama.cpp and transformers)"),
     "llm-engine": ("course_utils.llm.engine_check", [],
