@@ -45,15 +45,17 @@ ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
 ALL_LINEAR = ATTENTION + MLP
 
+ALPHA = 16.0  # the same alpha at every rank (the update is scaled by ALPHA / r)
+
 #: (name, settings): ranks on chapter 14's query and value projections, then other targets
-#: at the same rank, and every linear layer at rank 1 (about as many parameters as q, v at r 8).
+#: at the same rank, and every linear layer at rank 1 (fewer parameters than q, v at r 8).
 CONFIGS: tuple[tuple[str, ft.LoraSettings], ...] = (
-    *((f"q, v  r={r}", ft.LoraSettings(r=r, alpha=16, target_modules=QV))
+    *((f"q, v  r={r}", ft.LoraSettings(r=r, alpha=ALPHA, target_modules=QV))
       for r in (1, 2, 4, 8, 16, 64)),
-    ("q, k, v, o  r=8", ft.LoraSettings(r=8, alpha=16, target_modules=ATTENTION)),
-    ("MLP (gate, up, down)  r=8", ft.LoraSettings(r=8, alpha=16, target_modules=MLP)),
-    ("all seven  r=8", ft.LoraSettings(r=8, alpha=16, target_modules=ALL_LINEAR)),
-    ("all seven  r=1", ft.LoraSettings(r=1, alpha=16, target_modules=ALL_LINEAR)),
+    ("q, k, v, o  r=8", ft.LoraSettings(r=8, alpha=ALPHA, target_modules=ATTENTION)),
+    ("MLP (gate, up, down)  r=8", ft.LoraSettings(r=8, alpha=ALPHA, target_modules=MLP)),
+    ("all seven  r=8", ft.LoraSettings(r=8, alpha=ALPHA, target_modules=ALL_LINEAR)),
+    ("all seven  r=1", ft.LoraSettings(r=1, alpha=ALPHA, target_modules=ALL_LINEAR)),
 )
 
 #: Chapter 14's live recipe, without its 30-second cut-off (every run takes all 14 steps).
@@ -156,6 +158,13 @@ def combine(sweeps: Sequence[dict]) -> dict:
     return {**first, "commands": commands, "runs": [r for s in sweeps for r in s["runs"]]}
 
 
+def _command(argv: Sequence[str]) -> str:
+    """The command line as it would be typed (recorded in the result file)."""
+    import shlex
+
+    return " ".join(["python -m course_utils.bench lora-sweep", *map(shlex.quote, argv)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.bench lora-sweep",
                                      description=__doc__.split("\n\n")[0])
@@ -174,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.out:
             parser.error("--combine needs --out")
         combined = combine([read_sweep(p) for p in args.combine])
-        combined["commands"].append(" ".join(["python -m course_utils.bench lora-sweep", *argv]))
+        combined["commands"].append(_command(argv))
         Path(args.out).write_text(json.dumps(combined, indent=1) + "\n")
         print(f"{len(combined['runs'])} runs from {len(args.combine)} sweeps -> {args.out}")
         return 0
@@ -193,12 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     base, tokenizer = smollm2.load_hf_model()
     before = ft.evaluate(base, tokenizer, heldout)
     result = {
-        "commands": [" ".join(["python -m course_utils.bench lora-sweep", *argv])],
+        "commands": [_command(argv)],
         "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} thread(s)",
         "date": dt.date.today().isoformat(),
         "recipe": {"steps": RECIPE.steps, "batch_size": RECIPE.batch_size, "lr": RECIPE.lr,
-                   "alpha": 16},
+                   "alpha": int(ALPHA)},
         "heldout": len(heldout),
         "base": {"exact_match": round(before.accuracy, 4),
                  "answer_loss": round(before.mean_loss, 4),
